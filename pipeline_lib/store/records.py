@@ -1,0 +1,66 @@
+"""The record the client hands to the store: one request and its outcome, as plain values.
+
+The store knows nothing of Triton; this dataclass is the whole interface. It carries raw text and the
+raw session id; the store encrypts or drops the text and keeps only a keyed HMAC of the session id
+before anything touches disk (spool included).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from pipeline_lib.errors import InvalidInputError
+
+EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "social_skill")
+
+_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    request_id: str  # uuid4 hex: the idempotency key, recorded exactly once
+    session_id: str  # raw; the store keeps only a keyed HMAC of it
+    variant: str  # A/B variant name
+    model_name: str  # ensemble name served
+    model_version: str
+    context_type: str
+    user_text: str  # encrypted or dropped by config
+    response_text: str | None
+    eq_scores: tuple[float, ...] | None  # five values in EQ_DIMENSIONS order
+    overall_eq: float | None
+    safety_score: float | None
+    bias_score: float | None
+    persona_mode: str | None
+    crisis_flag: bool | None
+    server_time_ms: float | None  # inference_time_ms from the ensemble
+    latency_ms: float  # client-side, whole call
+    cache_hit: bool
+    error_kind: str | None  # None when the call succeeded
+    created_at: datetime  # UTC
+
+    def __post_init__(self) -> None:
+        if not _REQUEST_ID.match(self.request_id):
+            raise InvalidInputError("request_id", "must be 32 lowercase hex digits (uuid4().hex)")
+        for name in ("session_id", "variant", "model_name", "model_version", "context_type"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise InvalidInputError(name, "must be a non-empty string")
+        if self.eq_scores is not None and len(self.eq_scores) != len(EQ_DIMENSIONS):
+            raise InvalidInputError(
+                "eq_scores", f"must hold {len(EQ_DIMENSIONS)} values ({', '.join(EQ_DIMENSIONS)})"
+            )
+        for name in ("overall_eq", "safety_score", "bias_score", "server_time_ms"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise InvalidInputError(name, "must be a finite number or None")
+        if not math.isfinite(self.latency_ms) or self.latency_ms < 0:
+            raise InvalidInputError("latency_ms", "must be a finite number >= 0")
+        if self.created_at.tzinfo is None:
+            raise InvalidInputError("created_at", "must be timezone-aware (UTC)")
+
+    @property
+    def created_at_utc(self) -> datetime:
+        return self.created_at.astimezone(timezone.utc)
