@@ -18,7 +18,6 @@ from pipeline_lib.errors import PixelError
 COMMANDS = [
     "render",
     "serve",
-    "demo",
 ]
 
 console = Console(stderr=True)

@@ -1,0 +1,38 @@
+"""Triton Python model `tokenizer`: raw text + context_type -> chat-templated, left-padded ids."""
+
+import json
+import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from pipeline_lib.serving.prompt import PromptEncoder, PromptSettings
+from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, model_settings, output_dtypes
+
+INPUTS = ("text", "session_id", "context_type")
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        config = json.loads(args["model_config"])
+        self.dtypes = output_dtypes(pb_utils, config)
+        settings = PromptSettings.from_dict(model_settings(config))
+        self.encoder = PromptEncoder.load(artifacts_dir(args) / "tokenizer", settings)
+
+    def validate(self, cols):
+        for text, session_id, context_type in zip(*(cols[n].reshape(-1) for n in INPUTS), strict=True):
+            self.encoder.check_text(text)
+            self.encoder.check_session_id(session_id)
+            self.encoder.check_context_type(context_type)
+
+    def compute(self, cols):
+        start_ns = time.time_ns()
+        texts = [self.encoder.check_text(t) for t in cols["text"].reshape(-1)]
+        contexts = [self.encoder.check_context_type(c) for c in cols["context_type"].reshape(-1)]
+        input_ids, attention_mask = self.encoder.encode_batch(texts, contexts)
+        start = np.full((len(texts), 1), start_ns, dtype=np.int64)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "start_ns": start}
+
+    def execute(self, requests):
+        return execute_batched(pb_utils, requests, input_names=INPUTS, dtypes=self.dtypes,
+                               compute=self.compute, validate=self.validate)

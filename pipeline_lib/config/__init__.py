@@ -1,0 +1,1 @@
+"""Hydra configs -> Triton `ModelConfig` protobufs -> config.pbtxt files. Never imported at serving time."""

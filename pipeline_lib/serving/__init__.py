@@ -1,0 +1,1 @@
+"""Server-side code the Triton Python models delegate to. Never imports the client, store or CLI."""

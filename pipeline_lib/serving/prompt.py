@@ -1,0 +1,119 @@
+"""Raw text + context type -> chat-templated, left-padded token ids of a fixed length.
+
+Fixed length (max_input_tokens) so Triton can batch requests of any length; the LM strips columns
+that are padding in every row. Text that does not fit keeps its latest part: the oldest tokens of
+the user's text are cut, the system prompt and the template are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline_lib.errors import InvalidInputError
+
+_SPLIT = "\u0000PIXEL_USER_TEXT\u0000"  # placeholder to find where the user's text sits in the template
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    max_input_tokens: int
+    max_text_chars: int
+    max_session_id_chars: int
+    default_context_type: str
+    context_types: dict[str, str]  # context type -> system prompt
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PromptSettings:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+
+def decode_field(field: str, value: object) -> str:
+    """BYTES element -> str, refusing invalid UTF-8 with the field's name."""
+    if isinstance(value, str):
+        return value
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(field, f"is not valid UTF-8 (bad byte at offset {exc.start})") from None
+
+
+class PromptEncoder:
+    def __init__(self, tokenizer, settings: PromptSettings):
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    @classmethod
+    def load(cls, tokenizer_dir: str | Path, settings: PromptSettings) -> PromptEncoder:
+        from transformers import AutoTokenizer
+
+        return cls(AutoTokenizer.from_pretrained(str(tokenizer_dir)), settings)
+
+    # -- validation ---------------------------------------------------------------------------
+    def check_text(self, raw: object) -> str:
+        text = decode_field("text", raw)
+        if not text.strip():
+            raise InvalidInputError("text", "must not be empty or whitespace only")
+        if len(text) > self.settings.max_text_chars:
+            raise InvalidInputError(
+                "text", f"is {len(text)} characters; the limit is {self.settings.max_text_chars} "
+                "(send the latest part of the conversation)")
+        return text
+
+    def check_session_id(self, raw: object) -> str:
+        session_id = decode_field("session_id", raw)
+        if not session_id.strip():
+            raise InvalidInputError("session_id", "must not be empty")
+        if len(session_id) > self.settings.max_session_id_chars:
+            raise InvalidInputError(
+                "session_id", f"is longer than {self.settings.max_session_id_chars} characters")
+        return session_id
+
+    def check_context_type(self, raw: object) -> str:
+        context_type = decode_field("context_type", raw).strip() or self.settings.default_context_type
+        if context_type not in self.settings.context_types:
+            known = ", ".join(sorted(self.settings.context_types))
+            raise InvalidInputError("context_type", f"unknown value; expected one of: {known}")
+        return context_type
+
+    # -- encoding -----------------------------------------------------------------------------
+    def messages(self, text: str, context_type: str) -> list[dict]:
+        return [
+            {"role": "system", "content": self.settings.context_types[context_type]},
+            {"role": "user", "content": text},
+        ]
+
+    def prompt_ids(self, text: str, context_type: str) -> list[int]:
+        """Token ids of the templated prompt, at most max_input_tokens long."""
+        limit = self.settings.max_input_tokens
+        ids = self._template_ids(self.messages(text, context_type))
+        if len(ids) <= limit:
+            return ids
+        # Too long: tokenize around the user's text and keep its latest tokens.
+        templated = self.tokenizer.apply_chat_template(
+            self.messages(_SPLIT, context_type), add_generation_prompt=True, tokenize=False)
+        prefix, suffix = templated.split(_SPLIT)
+        encode = lambda s: self.tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+        head, tail = encode(prefix), encode(suffix)
+        budget = limit - len(head) - len(tail)
+        if budget <= 0:
+            raise InvalidInputError("context_type", "its system prompt leaves no room for text")
+        return head + encode(text)[-budget:] + tail
+
+    def _template_ids(self, messages: list[dict]) -> list[int]:
+        out = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(out["input_ids"] if isinstance(out, dict) or hasattr(out, "keys") else out)
+
+    def encode_batch(self, texts: list[str], context_types: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Left-padded [B, max_input_tokens] ids and mask (INT64)."""
+        length = self.settings.max_input_tokens
+        ids = np.full((len(texts), length), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(texts), length), dtype=np.int64)
+        for row, (text, context_type) in enumerate(zip(texts, context_types, strict=True)):
+            prompt = self.prompt_ids(text, context_type)
+            ids[row, length - len(prompt):] = prompt
+            mask[row, length - len(prompt):] = 1
+        return ids, mask
