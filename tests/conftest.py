@@ -1,0 +1,1 @@
+"""Shared test settings: generated state goes to a per-run folder unless PIXEL_STATE_DIR is set."""

@@ -1,0 +1,83 @@
+"""Rendering: the committed configs are exactly the default render; overrides change what they say."""
+
+from __future__ import annotations
+
+import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
+from pipeline_lib.checkpoints import project_root
+from pipeline_lib.config.compose import compose_config
+from pipeline_lib.config.render import render_all, source_path
+from pipeline_lib.errors import ConfigError
+
+
+def by_name(overrides=()):
+    return {m.name: m for m in render_all(compose_config(overrides))}
+
+
+def test_committed_configs_match_default_render_byte_for_byte():
+    for model in render_all(compose_config()):
+        committed = source_path(project_root(), model).read_text()
+        assert committed == model.pbtxt(), f"{model.name}: run `pixel render` and commit the result"
+
+
+def test_committed_configs_parse_as_model_config():
+    for model in render_all(compose_config()):
+        text = source_path(project_root(), model).read_text()
+        parsed = text_format.Parse(text, model_config_pb2.ModelConfig())
+        assert parsed.name == model.name
+
+
+@pytest.mark.parametrize(("profile", "max_batch", "preferred"), [
+    ("production", 32, [8, 16, 32]),
+    ("development", 8, [8]),
+    ("performance", 64, [8, 16, 32]),
+])
+def test_profile_sets_batching(profile, max_batch, preferred):
+    models = by_name([f"profile={profile}"])
+    for name in ("tokenizer", "pixel_lm", "scoring"):
+        cfg = models[name].config
+        assert cfg.max_batch_size == max_batch
+        assert list(cfg.dynamic_batching.preferred_batch_size) == preferred
+        assert cfg.dynamic_batching.max_queue_delay_microseconds == 10_000
+        assert cfg.dynamic_batching.default_queue_policy.timeout_action == model_config_pb2.ModelQueuePolicy.REJECT
+    assert models["pixel"].config.max_batch_size == max_batch
+
+
+def test_instance_and_version_policy_overrides():
+    models = by_name(["instances=gpu", "version_policy=specific"])
+    lm = models["pixel_lm"].config
+    assert lm.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
+    assert list(lm.version_policy.specific.versions) == [1, 2]
+    assert models["tokenizer"].config.instance_group[0].count == 2
+
+
+def test_scalar_override_reaches_model_parameters():
+    lm = by_name(["lm.max_new_tokens=7"])["pixel_lm"].config
+    assert lm.parameters["max_new_tokens"].string_value == "7"
+
+
+def test_ensemble_wires_every_step_output_to_a_consumer():
+    ens = by_name()["pixel"].config
+    produced = {"text", "session_id", "context_type"}
+    for step in ens.ensemble_scheduling.step:
+        assert set(step.input_map.values()) <= produced, step.model_name
+        produced |= set(step.output_map.values())
+    assert {o.name for o in ens.output} <= produced
+
+
+def test_two_variants_render_two_ensembles_and_lms():
+    models = by_name(["ab=two_variants"])
+    assert {"pixel", "pixel_concise", "pixel_lm", "pixel_lm_concise"} <= set(models)
+    concise = models["pixel_lm_concise"].config
+    assert concise.parameters["max_new_tokens"].string_value != models["pixel_lm"].config.parameters["max_new_tokens"].string_value
+    steps = [s.model_name for s in models["pixel_concise"].config.ensemble_scheduling.step]
+    assert steps == ["tokenizer", "pixel_lm_concise", "scoring"]
+
+
+@pytest.mark.parametrize("override", ["profile=nonexistent", "tokenizer.max_input_tokens=4096",
+                                      "instances.lm.kind=KIND_TPU"])
+def test_bad_overrides_fail_with_a_config_error(override):
+    with pytest.raises(ConfigError):
+        render_all(compose_config([override]))
