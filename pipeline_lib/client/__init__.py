@@ -1,0 +1,41 @@
+"""The async client of the Pixel ensemble: routing, retries, cache, metrics, batch, recording.
+
+    async with PixelClient(load_client_settings()) as client:
+        result = await client.infer("I can't sleep", session_id="s-1", context_type="general_support")
+
+It knows the server only through the ensemble's tensor names; it imports no server-side code.
+"""
+
+from pipeline_lib.client.ab import Variant, VariantRouter
+from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
+from pipeline_lib.client.client import HealthReport, PixelClient
+from pipeline_lib.client.errors import (
+    ClientError,
+    DeadlineExceededError,
+    InferenceFailedError,
+    InvalidRequestError,
+    ServerOverloadedError,
+    ServerUnavailableError,
+)
+from pipeline_lib.client.result import EQ_DIMENSIONS, PixelResult
+from pipeline_lib.client.settings import ClientSettings, load_client_settings
+
+__all__ = [
+    "EQ_DIMENSIONS",
+    "BatchOutcome",
+    "ClientError",
+    "ClientSettings",
+    "DeadlineExceededError",
+    "HealthReport",
+    "InferRequest",
+    "InferenceFailedError",
+    "InvalidRequestError",
+    "PixelBatchInferenceManager",
+    "PixelClient",
+    "PixelResult",
+    "ServerOverloadedError",
+    "ServerUnavailableError",
+    "Variant",
+    "VariantRouter",
+    "load_client_settings",
+]

@@ -1,0 +1,127 @@
+"""What one call returns: every ensemble output decoded, plus who served it and how fast."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# The order of eq_scores, fixed by the scoring model (Goleman's five EQ dimensions).
+EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "social_skill")
+
+# The ensemble's tensor names; the client knows the server only through these.
+INPUT_NAMES = ("text", "session_id", "context_type")
+OUTPUT_NAMES = (
+    "response_text",
+    "eq_scores",
+    "overall_eq",
+    "safety_score",
+    "bias_score",
+    "persona_mode",
+    "inference_time_ms",
+    "crisis_flag",
+)
+CONTEXT_TYPES = ("general_support", "crisis_support", "therapy_session", "psychoeducation")
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """The ensemble's outputs for one request, decoded to Python types (what the cache stores)."""
+
+    response_text: str
+    eq_scores: tuple[float, ...]
+    overall_eq: float
+    safety_score: float
+    bias_score: float
+    persona_mode: str
+    crisis_flag: bool
+    server_time_ms: float
+
+    @classmethod
+    def from_tensors(cls, tensors: Mapping[str, np.ndarray]) -> ModelOutputs:
+        """Decode one row (batch index 0) of the output tensors."""
+
+        def first(name: str) -> Any:
+            return np.asarray(tensors[name]).reshape(-1)[0]
+
+        def text(name: str) -> str:
+            value = first(name)
+            return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+        return cls(
+            response_text=text("response_text"),
+            eq_scores=tuple(float(x) for x in np.asarray(tensors["eq_scores"]).reshape(-1)),
+            overall_eq=float(first("overall_eq")),
+            safety_score=float(first("safety_score")),
+            bias_score=float(first("bias_score")),
+            persona_mode=text("persona_mode"),
+            crisis_flag=bool(first("crisis_flag")),
+            server_time_ms=float(first("inference_time_ms")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelOutputs:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        values["eq_scores"] = tuple(float(x) for x in values["eq_scores"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PixelResult:
+    """One answer from Pixel. Holds no user text: safe to log or print in full."""
+
+    request_id: str
+    variant: str
+    model_name: str
+    model_version: str
+    context_type: str
+    response_text: str
+    eq_scores: tuple[float, ...]
+    overall_eq: float
+    safety_score: float
+    bias_score: float
+    persona_mode: str
+    crisis_flag: bool
+    server_time_ms: float  # inference_time_ms as the ensemble measured it
+    latency_ms: float  # client-side, from call to decoded result, retries included
+    cache_hit: bool
+    attempts: int  # server calls made (0 on a cache hit)
+
+    @property
+    def eq(self) -> dict[str, float]:
+        """eq_scores by dimension name."""
+        return dict(zip(EQ_DIMENSIONS, self.eq_scores, strict=True))
+
+    @property
+    def outputs(self) -> ModelOutputs:
+        return ModelOutputs(
+            response_text=self.response_text,
+            eq_scores=self.eq_scores,
+            overall_eq=self.overall_eq,
+            safety_score=self.safety_score,
+            bias_score=self.bias_score,
+            persona_mode=self.persona_mode,
+            crisis_flag=self.crisis_flag,
+            server_time_ms=self.server_time_ms,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["eq_scores"] = list(self.eq_scores)
+        data["eq"] = self.eq
+        return data
+
+
+def encode_inputs(*, text: str, session_id: str, context_type: str) -> dict[str, np.ndarray]:
+    """One request as the ensemble expects it: BYTES tensors of shape [1, 1] (batch dim first)."""
+    values = {"text": text, "session_id": session_id, "context_type": context_type}
+    return {
+        name: np.array([[values[name].encode("utf-8")]], dtype=np.object_) for name in INPUT_NAMES
+    }
