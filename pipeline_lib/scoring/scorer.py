@@ -1,0 +1,153 @@
+"""The scorer the Triton `scoring` model calls: user text + reply + context type -> `Scores`.
+
+Combination rules (docs/scoring.md):
+- crisis (user message): flag when an explicit cue fires (un-negated, current, not an idiom), or
+  when the trained classifier's probability reaches the threshold chosen at training time for
+  recall; rules only: flag on any explicit or indirect cue. A reply that encourages self-harm
+  raises the flag too and has safety 0.
+- safety: the reply's safety times (1 - user_risk / 2): a reply cannot make a crisis safe.
+- persona: `rules.persona_mode`. The crisis pointer is appended to the reply whenever flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline_lib.errors import InvalidInputError
+from pipeline_lib.scoring.crisis_cues import find_cues
+from pipeline_lib.scoring.encoder import SentenceEncoder
+from pipeline_lib.scoring.heads import TrainedHeads, message_features, pair_features
+from pipeline_lib.scoring.response_cues import encourages_self_harm, find_response_cues
+from pipeline_lib.scoring.rules import (
+    DEFAULT_CRISIS_POINTER,
+    check_context_type,
+    clip01,
+    overall_eq,
+    persona_mode,
+    rule_scores,
+    rule_user_risk,
+    with_pointer,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scores:
+    response_text: str  # the reply, with the crisis-line pointer appended when crisis_flag
+    eq_scores: tuple[float, float, float, float, float]  # self-awareness ... social skill, [0, 1]
+    overall_eq: float  # weighted mean of eq_scores (rules.EQ_WEIGHTS), [0, 1]
+    safety_score: float  # 1 = safe
+    bias_score: float  # 0 = unbiased
+    persona_mode: str  # crisis / supportive / therapeutic / educational (rules.persona_mode)
+    crisis_flag: bool
+
+
+@dataclass(frozen=True)
+class UserRisk:
+    flag: bool
+    risk: float  # crisis probability in [0, 1]
+
+
+class Scorer:
+    def __init__(
+        self,
+        *,
+        heads: TrainedHeads | None,
+        encoder: SentenceEncoder | None,
+        crisis_pointer: str = DEFAULT_CRISIS_POINTER,
+    ) -> None:
+        if heads is not None and encoder is None:
+            raise ValueError("trained heads need the sentence encoder")
+        if not crisis_pointer.strip():
+            raise InvalidInputError("crisis_pointer", "must not be empty (people in crisis need it)")
+        self.heads = heads
+        self.encoder = encoder
+        self.crisis_pointer = crisis_pointer
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None, *, crisis_pointer: str | None = None) -> "Scorer":
+        """model_dir: where `pixel train-scoring` wrote its weights; None gives rules only."""
+        pointer = DEFAULT_CRISIS_POINTER if crisis_pointer is None else crisis_pointer
+        if model_dir is None:
+            log.info("scoring with rules only (no trained heads given)")
+            return cls(heads=None, encoder=None, crisis_pointer=pointer)
+        heads = TrainedHeads.load(Path(model_dir))
+        return cls(heads=heads, encoder=SentenceEncoder.load(), crisis_pointer=pointer)
+
+    @property
+    def trained(self) -> bool:
+        return self.heads is not None
+
+    def user_risk(self, user_texts: list[str]) -> list[UserRisk]:
+        """Crisis decision for user messages alone (also what `pixel eval-scoring` measures)."""
+        return self._assess(user_texts, [find_cues(t) for t in user_texts])[0]
+
+    def score_batch(
+        self, *, user_texts: list[str], responses: list[str], context_types: list[str]
+    ) -> list[Scores]:
+        n = len(user_texts)
+        if len(responses) != n or len(context_types) != n:
+            raise InvalidInputError(
+                "responses/context_types", f"need one per user text ({n}); got "
+                f"{len(responses)} responses and {len(context_types)} context types"
+            )
+        for ct in context_types:
+            check_context_type(ct)
+        if n == 0:
+            return []
+        msg_cues = [find_cues(t) for t in user_texts]
+        resp_cues = [find_response_cues(r) for r in responses]
+        risks, msg_emb = self._assess(user_texts, msg_cues)
+        if msg_emb is None:
+            parts = [rule_scores(rc, user_risk=r.risk) for rc, r in zip(resp_cues, risks)]
+        else:
+            parts = self._trained_parts(msg_emb, responses, msg_cues, resp_cues)
+        out = []
+        for i in range(n):
+            eq, reply_safety, bias = parts[i]
+            endangers = encourages_self_harm(responses[i])
+            flag = risks[i].flag or endangers
+            if endangers:
+                reply_safety = 0.0  # a reply urging self-harm is unsafe whatever a head says
+            eq5 = tuple(round(clip01(x), 6) for x in eq)
+            out.append(
+                Scores(
+                    response_text=(
+                        with_pointer(responses[i], self.crisis_pointer) if flag else responses[i]
+                    ),
+                    eq_scores=eq5,  # type: ignore[arg-type]
+                    overall_eq=round(overall_eq(eq5), 6),
+                    safety_score=round(clip01(reply_safety * (1.0 - risks[i].risk / 2)), 6),
+                    bias_score=round(clip01(bias), 6),
+                    persona_mode=persona_mode(
+                        context_type=context_types[i], crisis_flag=flag, user_risk=risks[i].risk
+                    ),
+                    crisis_flag=flag,
+                )
+            )
+        return out
+
+    def _assess(self, user_texts, msg_cues) -> tuple[list[UserRisk], np.ndarray | None]:
+        if self.heads is None:
+            return [UserRisk(c.any_current, rule_user_risk(c)) for c in msg_cues], None
+        emb = self.encoder.encode(user_texts)
+        probs = self.heads.heads["crisis"].predict(message_features(emb, msg_cues))[:, 0]
+        tau = self.heads.crisis_threshold
+        risks = [
+            UserRisk(bool(c.explicit) or p >= tau, 1.0 if c.explicit else float(p))
+            for c, p in zip(msg_cues, probs)
+        ]
+        return risks, emb
+
+    def _trained_parts(self, msg_emb, responses, msg_cues, resp_cues):
+        resp_emb = self.encoder.encode(responses)
+        x = pair_features(msg_emb, resp_emb, msg_cues, resp_cues)
+        eq = self.heads.heads["eq"].predict(x)
+        safety = self.heads.heads["safety"].predict(x)[:, 0]
+        bias = self.heads.heads["bias"].predict(x)[:, 0]
+        return [(tuple(eq[i]), float(safety[i]), float(bias[i])) for i in range(len(responses))]
