@@ -1,0 +1,242 @@
+"""A Llama-family decoder (Llama, Mistral, Qwen2) in the spirit of gpt-fast, scriptable by TorchScript.
+
+Only `torch` is imported here: the module must run inside Triton's LibTorch backend and the Python
+backend alike. Loading Hugging Face checkpoints lives in `loader.py`; the decode loop in `decode.py`.
+
+The KV cache is not a module buffer: its batch size changes per request, so `decode.py` allocates one
+static cache per call (sized prompt + max_new_tokens) and passes it down as lists of tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pipeline_lib.errors import PixelError
+
+
+class ModelArgsError(PixelError):
+    """Model hyper-parameters are inconsistent or use a feature this decoder does not implement."""
+
+
+@dataclass
+class ModelArgs:
+    vocab_size: int = 32000
+    dim: int = 4096  # hidden size
+    n_layer: int = 32
+    n_head: int = 32
+    n_local_heads: int = -1  # key/value heads (GQA); -1 means as many as query heads
+    head_dim: int = -1  # -1 means dim // n_head
+    intermediate_size: int = 11008
+    norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    # Hugging Face `rope_parameters` / `rope_scaling` (None or rope_type "default" = plain RoPE).
+    rope_scaling: Optional[dict] = None
+    max_position_embeddings: int = 4096
+    qkv_bias: bool = False  # Qwen2 has q/k/v biases
+    tie_embeddings: bool = False
+    sliding_window: Optional[int] = None  # Mistral; prompts + new tokens must stay inside it
+    architecture: str = "LlamaForCausalLM"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.n_local_heads == -1:
+            self.n_local_heads = self.n_head
+        if self.head_dim == -1:
+            self.head_dim = self.dim // self.n_head
+        if self.n_head % self.n_local_heads:
+            raise ModelArgsError(
+                f"n_head={self.n_head} is not a multiple of n_local_heads={self.n_local_heads}: "
+                "grouped-query attention needs whole groups; check the checkpoint's config.json"
+            )
+
+    @classmethod
+    def from_name(cls, name: str) -> "ModelArgs":
+        if name not in PRESETS:
+            raise ModelArgsError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**PRESETS[name])
+
+
+PRESETS: dict[str, dict] = {
+    # Tiny presets for tests: random weights, fast on a 2-core CPU.
+    "tiny-llama": dict(vocab_size=128, dim=64, n_layer=2, n_head=4, n_local_heads=2,
+                       intermediate_size=128, max_position_embeddings=256),
+    "tiny-qwen2": dict(vocab_size=128, dim=64, n_layer=2, n_head=4, n_local_heads=1,
+                       intermediate_size=96, qkv_bias=True, tie_embeddings=True,
+                       rope_theta=1e6, max_position_embeddings=256,
+                       architecture="Qwen2ForCausalLM"),
+    # The demo checkpoint (SmolLM2-135M-Instruct).
+    "smollm2-135m": dict(vocab_size=49152, dim=576, n_layer=30, n_head=9, n_local_heads=3,
+                         intermediate_size=1536, norm_eps=1e-5, rope_theta=100000.0,
+                         max_position_embeddings=8192, tie_embeddings=True),
+    "llama-3.2-1b": dict(vocab_size=128256, dim=2048, n_layer=16, n_head=32, n_local_heads=8,
+                         head_dim=64, intermediate_size=8192, rope_theta=500000.0,
+                         rope_scaling=dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0,
+                                           high_freq_factor=4.0,
+                                           original_max_position_embeddings=8192),
+                         max_position_embeddings=131072, tie_embeddings=True),
+    "mistral-7b": dict(vocab_size=32768, dim=4096, n_layer=32, n_head=32, n_local_heads=8,
+                       intermediate_size=14336, rope_theta=1e6, max_position_embeddings=32768,
+                       architecture="MistralForCausalLM"),
+    "qwen2.5-0.5b": dict(vocab_size=151936, dim=896, n_layer=24, n_head=14, n_local_heads=2,
+                         intermediate_size=4864, norm_eps=1e-6, rope_theta=1e6, qkv_bias=True,
+                         tie_embeddings=True, max_position_embeddings=32768,
+                         architecture="Qwen2ForCausalLM"),
+}
+
+
+def rope_inv_freq(args: ModelArgs) -> tuple[Tensor, float]:
+    """Inverse frequencies and attention scaling, as Hugging Face computes them for this rope type."""
+    base = 1.0 / (args.rope_theta ** (torch.arange(0, args.head_dim, 2, dtype=torch.int64).float()
+                                      / args.head_dim))
+    scaling = dict(args.rope_scaling or {})
+    rope_type = scaling.get("rope_type", scaling.get("type", "default"))
+    if rope_type == "default":
+        return base, 1.0
+    if rope_type == "linear":
+        return base / float(scaling["factor"]), 1.0
+    if rope_type == "llama3":
+        factor = float(scaling["factor"])
+        low, high = float(scaling["low_freq_factor"]), float(scaling["high_freq_factor"])
+        old_ctx = float(scaling["original_max_position_embeddings"])
+        wavelen = 2 * math.pi / base
+        scaled = torch.where(wavelen > old_ctx / low, base / factor, base)
+        smooth = (old_ctx / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < old_ctx / high) & ~(wavelen > old_ctx / low)
+        return torch.where(medium, smoothed, scaled), 1.0
+    raise ModelArgsError(
+        f"rope type {rope_type!r} is not supported (supported: default, linear, llama3); "
+        "use a checkpoint without it or add it to pipeline_lib/lm/model.py:rope_inv_freq"
+    )
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        # Normalise in fp32 and cast back before the weight, exactly as Hugging Face does.
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * xf.to(x.dtype)
+
+
+def rotate_half(x: Tensor) -> Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.n_head = args.n_head
+        self.n_kv = args.n_local_heads
+        self.head_dim = args.head_dim
+        self.n_rep = args.n_head // args.n_local_heads
+        total = (args.n_head + 2 * args.n_local_heads) * args.head_dim
+        self.wqkv = nn.Linear(args.dim, total, bias=args.qkv_bias)  # q, k, v fused: one matmul
+        self.wo = nn.Linear(args.n_head * args.head_dim, args.dim, bias=False)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
+                v_cache: Tensor, cache_start: int) -> Tensor:
+        B, T, _ = x.shape
+        q_size = self.n_head * self.head_dim
+        kv_size = self.n_kv * self.head_dim
+        q, k, v = self.wqkv(x).split([q_size, kv_size, kv_size], dim=-1)
+        q = q.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # [B, H, T, hd]
+        k = k.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)  # [B, KV, T, hd]
+        v = v.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        end = cache_start + T
+        k_cache[:, :, cache_start:end] = k
+        v_cache[:, :, cache_start:end] = v
+        # GQA without copying the cache: the n_rep query heads of one KV head become n_rep*T query
+        # rows against that head ([B, KV, n_rep*T, hd]); `mask` comes already repeated to match.
+        q = q.reshape(B, self.n_kv, self.n_rep * T, self.head_dim)
+        y = F.scaled_dot_product_attention(q, k_cache[:, :, :end], v_cache[:, :, :end],
+                                           attn_mask=mask)
+        y = y.view(B, self.n_head, T, self.head_dim).transpose(1, 2).reshape(B, T, q_size)
+        return self.wo(y)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.hidden = args.intermediate_size
+        self.w13 = nn.Linear(args.dim, 2 * args.intermediate_size, bias=False)  # gate and up fused
+        self.w2 = nn.Linear(args.intermediate_size, args.dim, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        gate, up = self.w13(x).split([self.hidden, self.hidden], dim=-1)
+        return self.w2(F.silu(gate) * up)
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.attention = Attention(args)
+        self.feed_forward = FeedForward(args)
+        self.attention_norm = RMSNorm(args.dim, args.norm_eps)
+        self.ffn_norm = RMSNorm(args.dim, args.norm_eps)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
+                v_cache: Tensor, cache_start: int) -> Tensor:
+        h = x + self.attention(self.attention_norm(x), cos, sin, mask, k_cache, v_cache, cache_start)
+        return h + self.feed_forward(self.ffn_norm(h))
+
+
+class Transformer(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.n_layer = args.n_layer
+        self.n_kv = args.n_local_heads
+        self.n_rep = args.n_head // args.n_local_heads
+        self.head_dim = args.head_dim
+        self.dim = args.dim
+        self.tok_embeddings = nn.Embedding(args.vocab_size, args.dim)
+        self.layers = nn.ModuleList(TransformerBlock(args) for _ in range(args.n_layer))
+        self.norm = RMSNorm(args.dim, args.norm_eps)
+        self.output = nn.Linear(args.dim, args.vocab_size, bias=False)
+        if args.tie_embeddings:
+            self.output.weight = self.tok_embeddings.weight
+        inv_freq, attention_scaling = rope_inv_freq(args)
+        # fp32 on purpose: cast only the weights (`cast_weights`), never this buffer.
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.attention_scaling = attention_scaling
+
+    def cast_weights(self, dtype: torch.dtype) -> "Transformer":
+        for p in self.parameters():
+            p.data = p.data.to(dtype)
+        return self
+
+    def new_cache(self, batch: int, length: int, device: torch.device,
+                  dtype: torch.dtype) -> List[Tensor]:
+        """One [B, KV, length, head_dim] tensor per layer (call twice: keys and values)."""
+        return [torch.zeros(batch, self.n_kv, length, self.head_dim, device=device, dtype=dtype)
+                for _ in range(self.n_layer)]
+
+    def forward(self, tokens: Tensor, positions: Tensor, mask: Tensor, k_caches: List[Tensor],
+                v_caches: List[Tensor], cache_start: int) -> Tensor:
+        """tokens/positions [B, T] -> final normed hidden states [B, T, dim].
+
+        mask: bool [B, 1, T, cache_start + T], True where a query may attend to a key.
+        """
+        x = self.tok_embeddings(tokens)
+        freqs = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, hd/2]
+        emb = torch.cat((freqs, freqs), dim=-1).unsqueeze(1)  # [B, 1, T, hd]
+        cos = (emb.cos() * self.attention_scaling).to(x.dtype)
+        sin = (emb.sin() * self.attention_scaling).to(x.dtype)
+        if self.n_rep > 1:
+            mask = mask.repeat(1, 1, self.n_rep, 1)  # [B, 1, n_rep*T, S], see Attention
+        for i, layer in enumerate(self.layers):
+            x = layer(x, cos, sin, mask, k_caches[i], v_caches[i], cache_start)
+        return self.norm(x)
