@@ -17,6 +17,15 @@ from pipeline_lib.errors import InvalidInputError
 EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "social_skill")
 
 _REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+# Column widths in models.py; checked here so a bad record fails at the caller, not at replay.
+_MAX_LENGTH = {
+    "variant": 64,
+    "model_name": 128,
+    "model_version": 64,
+    "context_type": 64,
+    "persona_mode": 64,
+    "error_kind": 64,
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,10 @@ class OutcomeRecord:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise InvalidInputError(name, "must be a non-empty string")
+        for name, limit in _MAX_LENGTH.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise InvalidInputError(name, f"must be at most {limit} characters")
         if self.eq_scores is not None and len(self.eq_scores) != len(EQ_DIMENSIONS):
             raise InvalidInputError(
                 "eq_scores", f"must hold {len(EQ_DIMENSIONS)} values ({', '.join(EQ_DIMENSIONS)})"
