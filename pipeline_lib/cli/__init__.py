@@ -18,6 +18,7 @@ from pipeline_lib.errors import PixelError
 COMMANDS = [
     "render",
     "serve",
+    "prepare",
 ]
 
 console = Console(stderr=True)

@@ -170,7 +170,8 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
             instances=cfg.instances.tokenizer, settings=tokenizer_settings))),
         RenderedModel(cfg.models.scoring, "model", "scoring", _message(_python_model(
             cfg, name=cfg.models.scoring, inputs=T.SCORING_INPUTS, outputs=T.SCORING_OUTPUTS,
-            instances=cfg.instances.scoring, settings={"crisis_pointer": cfg.scoring.crisis_pointer}))),
+            instances=cfg.instances.scoring, settings={"crisis_pointer": cfg.scoring.crisis_pointer,
+                                          "default_context_type": tok.default_context_type}))),
     ]
     lm_names = set()
     for ensemble, lm_name, lm in variant_lms(cfg):

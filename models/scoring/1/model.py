@@ -21,6 +21,7 @@ class TritonPythonModel:
         settings = model_settings(config)
         self.dtypes = output_dtypes(pb_utils, config)
         artifacts = artifacts_dir(args)
+        self.default_context_type = settings["default_context_type"]
         self.tokenizer = AutoTokenizer.from_pretrained(str(artifacts / "tokenizer"))
         scorer_dir = artifacts / "scorer"
         self.scorer = Scorer.load(scorer_dir if scorer_dir.exists() else None,
@@ -31,7 +32,8 @@ class TritonPythonModel:
         responses = [self.tokenizer.decode(ids[:n], skip_special_tokens=True).strip()
                      for ids, n in zip(cols["output_ids"], lengths, strict=True)]
         texts = [decode_field("text", t) for t in cols["text"].reshape(-1)]
-        contexts = [decode_field("context_type", c).strip() for c in cols["context_type"].reshape(-1)]
+        contexts = [decode_field("context_type", c).strip() or self.default_context_type
+                    for c in cols["context_type"].reshape(-1)]
         scores = self.scorer.score_batch(user_texts=texts, responses=responses, context_types=contexts)
         elapsed_ms = (time.time_ns() - cols["start_ns"].reshape(-1)) / 1e6
         column = lambda f: np.array([[f(s)] for s in scores])  # noqa: E731
