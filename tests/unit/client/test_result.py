@@ -1,0 +1,55 @@
+"""Encoding requests as the ensemble expects them and decoding its outputs."""
+
+import numpy as np
+
+from pipeline_lib.client.result import (
+    EQ_DIMENSIONS,
+    INPUT_NAMES,
+    ModelOutputs,
+    PixelResult,
+    encode_inputs,
+)
+
+
+def tensors(crisis: bool = False) -> dict[str, np.ndarray]:
+    return {
+        "response_text": np.array([["I hear you. ñ".encode()]], dtype=np.object_),
+        "eq_scores": np.array([[0.1, 0.2, 0.3, 0.4, 0.5]], dtype=np.float32),
+        "overall_eq": np.array([[0.3]], dtype=np.float32),
+        "safety_score": np.array([[0.9]], dtype=np.float32),
+        "bias_score": np.array([[0.05]], dtype=np.float32),
+        "persona_mode": np.array([[b"compassionate"]], dtype=np.object_),
+        "inference_time_ms": np.array([[812.5]], dtype=np.float32),
+        "crisis_flag": np.array([[crisis]], dtype=np.bool_),
+    }
+
+
+def test_inputs_are_bytes_tensors_of_shape_1x1():
+    inputs = encode_inputs(text="héllo", session_id="s1", context_type="crisis_support")
+    assert tuple(inputs) == INPUT_NAMES
+    for array in inputs.values():
+        assert array.shape == (1, 1) and array.dtype == np.object_
+    assert inputs["text"][0, 0] == "héllo".encode()
+
+
+def test_outputs_decode_to_python_types():
+    out = ModelOutputs.from_tensors(tensors(crisis=True))
+    assert out.response_text == "I hear you. ñ"
+    assert out.eq_scores == tuple(float(np.float32(x)) for x in (0.1, 0.2, 0.3, 0.4, 0.5))
+    assert isinstance(out.overall_eq, float) and out.persona_mode == "compassionate"
+    assert out.crisis_flag is True and out.server_time_ms == 812.5
+    assert ModelOutputs.from_dict(out.to_dict()) == out
+
+
+def test_result_names_eq_dimensions_and_serialises():
+    out = ModelOutputs.from_tensors(tensors())
+    result = PixelResult(
+        request_id="a" * 32, variant="control", model_name="pixel", model_version="",
+        context_type="general_support", response_text=out.response_text, eq_scores=out.eq_scores,
+        overall_eq=out.overall_eq, safety_score=out.safety_score, bias_score=out.bias_score,
+        persona_mode=out.persona_mode, crisis_flag=out.crisis_flag,
+        server_time_ms=out.server_time_ms, latency_ms=900.0, cache_hit=False, attempts=1,
+    )
+    assert list(result.eq) == list(EQ_DIMENSIONS)
+    assert result.outputs == out
+    assert result.to_dict()["eq"]["empathy"] == out.eq_scores[3]
