@@ -19,6 +19,7 @@ COMMANDS = [
     "render",
     "serve",
     "prepare",
+    "db",
 ]
 
 console = Console(stderr=True)

@@ -24,7 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pipeline_lib.errors import PixelError
+
 log = logging.getLogger(__name__)
+
+
+class SpoolWriteError(PixelError):
+    """The local spool cannot be written (disk full, permissions); the message names the path."""
 
 
 class Spool:
@@ -56,9 +62,15 @@ class Spool:
 
     def append(self, line: bytes) -> None:
         """Write one line; after this returns, a crash of this process cannot lose it."""
-        if self._fd is None:
-            self.open()
-        os.write(self._fd, line)
+        try:
+            if self._fd is None:
+                self.open()
+            os.write(self._fd, line)
+        except OSError as exc:
+            raise SpoolWriteError(
+                f"cannot append to the outcome spool in {self.directory}: {exc.strerror}; "
+                "free disk space or fix the directory's permissions"
+            ) from exc
         self._appended += 1
         self._written_seq += 1
 
