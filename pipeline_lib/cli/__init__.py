@@ -20,6 +20,8 @@ COMMANDS = [
     "serve",
     "prepare",
     "db",
+    "ask",
+    "health",
 ]
 
 console = Console(stderr=True)

@@ -1,0 +1,35 @@
+"""Options shared by the client commands (`pixel ask`, `pixel health`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipeline_lib.client.settings import ClientSettings, load_client_settings
+from pipeline_lib.client.transport import PROTOCOLS
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="server host:port without scheme (default: client.grpc_url "
+                        "or client.http_url from configs/client/)")
+    parser.add_argument("--protocol", choices=PROTOCOLS, help="grpc (port 8001) or http (port "
+                        "8000); default client.protocol")
+    parser.add_argument("--timeout", type=float, help="deadline in seconds, retries included "
+                        "(default client.timeout_s)")
+    parser.add_argument("--config", default="client/default", help="client config under configs/ "
+                        "(e.g. client/ab_two_variants)")
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="Hydra override, repeatable, e.g. -o client.cache.backend=redis")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout instead of tables")
+
+
+def settings_from_args(args: argparse.Namespace) -> ClientSettings:
+    overrides = list(args.override)
+    if args.protocol:
+        overrides.append(f"client.protocol={args.protocol}")
+    if args.url:
+        # --url belongs to the protocol in use (from --protocol, else from the config).
+        protocol = args.protocol or load_client_settings(overrides, config_name=args.config).protocol
+        overrides.append(f"client.{protocol}_url={args.url}")
+    if args.timeout:
+        overrides.append(f"client.timeout_s={args.timeout}")
+    return load_client_settings(overrides, config_name=args.config)
