@@ -33,5 +33,11 @@ def triton_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def free_ports():
+    """Call it for a free localhost port."""
+    return free_port
+
+
+@pytest.fixture(scope="session")
 def e2e_overrides() -> list[str]:
     return list(E2E_OVERRIDES)
