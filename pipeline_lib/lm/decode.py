@@ -37,6 +37,14 @@ def positions_from_mask(attention_mask: Tensor) -> Tensor:
     return (attention_mask.cumsum(-1) - 1).clamp(min=0)
 
 
+def strip_padding_columns(input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, Tensor]:
+    """Drop the leading columns that are padding in every row (the tokenizer pads every request
+    to a fixed width so Triton can batch them; attending over that padding is wasted work)."""
+    real_column = (attention_mask != 0).any(0).to(torch.int32)
+    start = int(torch.argmax(real_column))  # first column with a real token (0 if none)
+    return input_ids[:, start:], attention_mask[:, start:]
+
+
 def sample(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator) -> Tensor:
     """[B, V] -> [B] next tokens: greedy when temperature <= 0, else temperature + nucleus."""
     if temperature <= 0.0:
@@ -87,13 +95,15 @@ class PixelLM(nn.Module):
 
     @torch.jit.export
     def prompt_logits(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        """Logits of every prompt position, fp32 [B, T, vocab]: what `pixel export` validates."""
+        """Logits of every prompt position, fp32 [B, T, vocab]: what `pixel export` validates.
+        Unlike `forward`, padding columns are kept so rows line up with the input."""
         B, T = input_ids.shape
         k_caches, v_caches = self._cache(B, T, input_ids.device)
         h = self.prefill(input_ids, attention_mask, k_caches, v_caches)
         return self.model.output(h).float()
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        input_ids, attention_mask = strip_padding_columns(input_ids, attention_mask)
         B, T = input_ids.shape
         N = self.max_new_tokens
         device = input_ids.device
