@@ -7,8 +7,10 @@ may try again). Messages say what happened and what to do; they never contain th
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import ClassVar
 
+from pipeline_lib.client.result import INPUT_NAMES
 from pipeline_lib.errors import InvalidInputError, PixelError
 
 # Triton answers a full queue and an expired queue timeout (timeout_action: REJECT) with
@@ -105,11 +107,19 @@ ERROR_KINDS = tuple(
 )
 
 
+_FIELD = re.compile(r"(?:^|[\s,\]])([a-z_][a-z0-9_]*): (.+)$", re.DOTALL)
+
+
 def _split_field(message: str) -> tuple[str, str]:
-    """'text: must not be empty' -> ('text', 'must not be empty'); the server names the field."""
-    head, sep, tail = message.partition(":")
-    if sep and head and " " not in head.strip():
-        return head.strip(), tail.strip()
+    """Find 'field: rule' in the server's message; Triton may prefix it ("in ensemble 'pixel', ",
+    "[request id: ...] "), so the ensemble's input names are looked for first."""
+    for name in INPUT_NAMES:
+        at = message.find(f"{name}: ")
+        if at == 0 or (at > 0 and not (message[at - 1].isalnum() or message[at - 1] == "_")):
+            return name, message[at + len(name) + 2:].strip()
+    match = _FIELD.search(message)
+    if match:
+        return match.group(1), match.group(2).strip()
     return "request", message.strip()
 
 

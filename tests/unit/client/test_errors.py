@@ -52,6 +52,19 @@ def test_invalid_input_names_the_field_and_says_not_to_retry():
     assert "fix the input" in str(error)
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "in ensemble 'pixel', text: must not be empty",
+        "[request id: <id_unknown>] text: must not be empty",
+        "text: must not be empty",
+    ],
+)
+def test_field_is_found_behind_triton_prefixes(message):
+    error = classify(InferenceServerException(msg=message, status="400"), url=URL)
+    assert (error.field, error.rule) == ("text", "must not be empty")
+
+
 def test_retryable_flags():
     assert ServerUnavailableError(URL, "x").retryable
     assert ServerOverloadedError(URL, "x").retryable
