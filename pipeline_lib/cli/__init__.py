@@ -16,6 +16,7 @@ from rich.console import Console
 from pipeline_lib.errors import PixelError
 
 COMMANDS = [
+    "export",
     "render",
     "serve",
     "prepare",
