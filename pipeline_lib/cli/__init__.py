@@ -20,6 +20,7 @@ COMMANDS = [
     "render",
     "serve",
     "prepare",
+    "demo",
     "db",
     "monitor",
     "ask",

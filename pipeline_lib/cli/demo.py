@@ -1,0 +1,98 @@
+"""`pixel demo`: the main job on the embedded default, start to finish.
+
+Start the PyPI tritonserver with the demo model, send three raw texts over gRPC through the async
+client (one a crisis message), record every outcome in SQLite, print the results and a short
+report, stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline_lib.client import PixelClient
+from pipeline_lib.client.settings import load_client_settings
+from pipeline_lib.serving_stack import server_from_overrides
+from pipeline_lib.store.migrate import upgrade_async
+from pipeline_lib.store.recorder import Recorder
+from pipeline_lib.store.settings_loading import load_store_settings
+
+# Written for the demo; no real user's words.
+DEMO_MESSAGES = [
+    ("general_support", "I've been feeling really anxious about work lately and can't sleep."),
+    ("crisis_support", "I don't see the point anymore. I've been thinking about ending my life."),
+    ("psychoeducation", "What is the difference between feeling sad and being depressed?"),
+]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "demo", help="start the server, ask three questions, print results and a report, stop",
+        description="Run the whole path on the embedded default: tritonserver on localhost with "
+                    "the demo model, three raw texts over gRPC (one a crisis message), outcomes "
+                    "recorded in SQLite, a results table and a short report.")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides for the server, e.g. lm.max_new_tokens=48")
+    p.add_argument("--http-port", type=int, default=8000)
+    p.add_argument("--grpc-port", type=int, default=8001)
+    p.add_argument("--metrics-port", type=int, default=8002)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    console = Console()
+    server = server_from_overrides(args.overrides, http_port=args.http_port,
+                                   grpc_port=args.grpc_port, metrics_port=args.metrics_port)
+    started = time.perf_counter()
+    with console.status("starting tritonserver and loading the models (about a minute on 2 cores)…"):
+        server.start()
+    console.print(f"[green]✓[/] tritonserver ready in {time.perf_counter() - started:.0f} s "
+                  f"(gRPC {server.grpc_url}, log {server.log_file})")
+    try:
+        results = asyncio.run(_ask_all(console, server.grpc_url))
+    finally:
+        with console.status("stopping tritonserver…"):
+            server.stop()
+    console.print(_table(results))
+    _report(console)
+    return 0
+
+
+async def _ask_all(console: Console, grpc_url: str):
+    store = load_store_settings()
+    await upgrade_async(store.database_url)
+    # A generous deadline: the first answers on a busy 2-core machine can take tens of seconds.
+    settings = dataclasses.replace(load_client_settings(), grpc_url=grpc_url, protocol="grpc",
+                                   timeout_s=180.0)
+    results = []
+    async with Recorder.from_settings(store) as recorder, \
+            PixelClient(settings, recorder=recorder) as client:
+        for context, text in DEMO_MESSAGES:
+            with console.status(f"asking ({context})…"):
+                results.append(await client.infer(text, f"demo-{uuid.uuid4().hex[:8]}", context))
+    return results
+
+
+def _table(results) -> Table:
+    table = Table(title="Pixel: three raw texts through the ensemble", show_lines=True)
+    for column in ("context", "response", "EQ (SA/SR/M/E/SS) → overall", "safety", "bias",
+                   "persona", "crisis", "server ms", "client ms"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        eq = "/".join(f"{x:.2f}" for x in r.eq_scores) + f" → {r.overall_eq:.2f}"
+        table.add_row(r.context_type, r.response_text, eq, f"{r.safety_score:.2f}",
+                      f"{r.bias_score:.2f}", r.persona_mode,
+                      "[bold red]YES[/]" if r.crisis_flag else "no",
+                      f"{r.server_time_ms:.0f}", f"{r.latency_ms:.0f}")
+    return table
+
+
+def _report(console: Console) -> None:
+    from pipeline_lib.cli import main
+
+    console.rule("report (pixel report)")
+    main(["report", "--no-plot"])
