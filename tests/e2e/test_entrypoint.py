@@ -1,0 +1,122 @@
+"""containers/entrypoint.sh starts the real tritonserver (PyPI 2.51 build) with the production
+flags: the model serves, the admin APIs answer only with the key, the load API is refused, and
+SIGTERM drains and exits cleanly."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipeline_lib.server import TritonServer, prepare_server_dir
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "test-admin-key-0123456789"
+
+ECHO_CONFIG = """name: "echo"
+backend: "python"
+max_batch_size: 4
+input [{ name: "IN" data_type: TYPE_FP32 dims: [2] }]
+output [{ name: "OUT" data_type: TYPE_FP32 dims: [2] }]
+instance_group [{ kind: KIND_CPU count: 1 }]
+"""
+ECHO_MODEL = """import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        return [pb_utils.InferenceResponse(
+            [pb_utils.Tensor("OUT", pb_utils.get_input_tensor_by_name(r, "IN").as_numpy())])
+            for r in requests]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status(url: str, *, method: str = "GET", key: str | None = None) -> int:
+    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None)
+    if key:
+        request.add_header("admin-key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return 0  # not listening (yet)
+
+
+@pytest.fixture(scope="module")
+def entrypoint_server(tmp_path_factory):
+    repository = tmp_path_factory.mktemp("echo-repository")
+    (repository / "echo" / "1").mkdir(parents=True)
+    (repository / "echo" / "config.pbtxt").write_text(ECHO_CONFIG)
+    (repository / "echo" / "1" / "model.py").write_text(ECHO_MODEL)
+    server_dir = prepare_server_dir()
+    http, grpc, metrics = free_port(), free_port(), free_port()
+    env = TritonServer(repository=repository, models=["echo"]).environment(server_dir)
+    env.update(PIXEL_MODEL_REPOSITORY=str(repository), TRITON_ADMIN_KEY=ADMIN_KEY,
+               TRITON_EXIT_TIMEOUT_SECS="10", TRITON_SERVER_BIN=str(server_dir / "bin" / "tritonserver"))
+    log = (tmp_path_factory.mktemp("logs") / "entrypoint.log").open("wb")
+    # The PyPI build needs its backend folder; later flags override the entrypoint's ports.
+    process = subprocess.Popen(
+        ["bash", str(REPO / "containers" / "entrypoint.sh"), f"--backend-directory={server_dir / 'backends'}",
+         "--http-address=127.0.0.1", f"--http-port={http}", "--grpc-address=127.0.0.1",
+         f"--grpc-port={grpc}", "--metrics-address=127.0.0.1", f"--metrics-port={metrics}",
+         "--allow-gpu-metrics=false"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{http}"
+    for _ in range(240):
+        if process.poll() is not None:
+            pytest.fail(f"entrypoint exited with {process.returncode}: see {log.name}")
+        if status(f"{base}/v2/models/echo/ready") == 200:
+            break
+        time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(f"echo never became ready: see {log.name}")
+    yield base, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_health_check_passes_on_the_entrypoint_server(entrypoint_server):
+    base, _ = entrypoint_server
+    result = subprocess.run([sys.executable, str(REPO / "containers" / "healthcheck.py"), "--url", base,
+                             "--model", "echo"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_admin_apis_need_the_key(entrypoint_server):
+    base, _ = entrypoint_server
+    assert status(f"{base}/v2/models/stats") == 403
+    assert status(f"{base}/v2/models/stats", key="wrong-key-wrong-key") == 403
+    assert status(f"{base}/v2/models/stats", key=ADMIN_KEY) == 200
+    assert status(f"{base}/v2/models/echo/ready") == 200  # inference-side APIs stay open
+
+
+def test_model_loading_is_refused_even_with_the_key(entrypoint_server):
+    base, _ = entrypoint_server
+    assert status(f"{base}/v2/repository/models/echo/load", method="POST") == 403
+    # With the key the API is reached, and model-control-mode=none refuses (UNAVAILABLE -> 503).
+    assert status(f"{base}/v2/repository/models/echo/load", method="POST", key=ADMIN_KEY) == 503
+
+
+def test_sigterm_drains_and_exits_cleanly(entrypoint_server):
+    _, process = entrypoint_server
+    process.send_signal(signal.SIGTERM)  # exec: the signal reaches tritonserver itself
+    assert process.wait(timeout=60) == 0
