@@ -30,7 +30,7 @@ async def seed_synthetic(
                     continue
                 # A reviewer who mostly agrees: ratings track EQ, crisis judgement misses few.
                 rating = max(1, min(5, round((outcome.overall_eq or 0.5) * 5 + rng.gauss(0.5, 0.8))))
-                confirmed = bool(outcome.crisis_flag) if rng.random() < 0.9 else not outcome.crisis_flag
+                confirmed = bool(outcome.crisis_flag) if rng.random() < 0.98 else not outcome.crisis_flag
                 await crud.add_feedback(
                     conn,
                     request_id=outcome.request_id,
