@@ -22,6 +22,7 @@ COMMANDS = [
     "prepare",
     "demo",
     "db",
+    "report",
     "monitor",
     "ask",
     "health",
