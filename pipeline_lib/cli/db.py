@@ -10,9 +10,31 @@ from pathlib import Path
 
 from rich.console import Console
 
+from pipeline_lib.errors import PixelError
 from pipeline_lib.store.settings import StoreSettings
 
 console = Console(stderr=True)
+
+
+class StoreUnavailableError(PixelError):
+    """The store database cannot be reached or used; the message names it and what to check."""
+
+
+def run_store_call(settings: StoreSettings, call):
+    """Run `call()` (which may use asyncio.run) and turn database failures into a clear error."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return call()
+    except (OSError, SQLAlchemyError) as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        hint = "run `pixel db upgrade` first" if "no such table" in str(exc) or "does not exist" in str(
+            exc
+        ) else "is it running? check --url or $PIXEL_DB_URL"
+        raise StoreUnavailableError(
+            f"cannot reach the store database at {where} ({type(exc).__name__}); {hint}"
+        ) from exc
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +111,9 @@ def add_parser(subparsers) -> None:
 def _upgrade(args) -> int:
     from pipeline_lib.store import migrate
 
-    url = settings_from_args(args).database_url
-    migrate.upgrade(url, args.revision)
+    settings = settings_from_args(args)
+    url = settings.database_url
+    run_store_call(settings, lambda: migrate.upgrade(url, args.revision))
     console.print(f"[green]schema at[/] {asyncio.run(migrate.current_revision(url))}")
     return 0
 
@@ -98,8 +121,9 @@ def _upgrade(args) -> int:
 def _downgrade(args) -> int:
     from pipeline_lib.store import migrate
 
-    url = settings_from_args(args).database_url
-    migrate.downgrade(url, args.revision)
+    settings = settings_from_args(args)
+    url = settings.database_url
+    run_store_call(settings, lambda: migrate.downgrade(url, args.revision))
     console.print(f"[green]schema at[/] {asyncio.run(migrate.current_revision(url)) or 'base (empty)'}")
     return 0
 
@@ -107,7 +131,10 @@ def _downgrade(args) -> int:
 def _current(args) -> int:
     from pipeline_lib.store import migrate
 
-    revision = asyncio.run(migrate.current_revision(settings_from_args(args).database_url))
+    settings = settings_from_args(args)
+    revision = run_store_call(
+        settings, lambda: asyncio.run(migrate.current_revision(settings.database_url))
+    )
     Console().print(revision or "base (empty)")
     return 0
 
@@ -143,7 +170,7 @@ def _replay(args) -> int:
         finally:
             await engine.dispose()
 
-    result = asyncio.run(run())
+    result = run_store_call(settings, lambda: asyncio.run(run()))
     console.print(
         f"replayed {result.outcomes} outcomes from {result.segments} segments: {result.written} new, "
         f"{result.duplicates} already stored, {result.rejected} rejected"
@@ -157,8 +184,11 @@ def _seed(args) -> int:
     from pipeline_lib.store.seeding import seed_synthetic
 
     settings = settings_from_args(args)
-    written = asyncio.run(
-        seed_synthetic(settings, count=args.count, seed=args.seed, feedback_share=args.feedback)
+    written = run_store_call(
+        settings,
+        lambda: asyncio.run(
+            seed_synthetic(settings, count=args.count, seed=args.seed, feedback_share=args.feedback)
+        ),
     )
     where = make_url(settings.database_url).render_as_string(hide_password=True)
     console.print(f"recorded {written} synthetic outcomes in {where}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pipeline_lib.cli.db import add_store_options, settings_from_args
+from pipeline_lib.cli.db import add_store_options, run_store_call, settings_from_args
 from pipeline_lib.errors import InvalidInputError
 
 _AGE = re.compile(r"^(\d+)([mhd])$")
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    report = asyncio.run(collect())
+    report = run_store_call(settings, lambda: asyncio.run(collect()))
     _print_variants(out, report)
     _print_comparisons(out, report)
     if not args.short:
