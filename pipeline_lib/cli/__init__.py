@@ -26,6 +26,8 @@ COMMANDS = [
     "monitor",
     "ask",
     "health",
+    "train_scoring",
+    "eval_scoring",
 ]
 
 console = Console(stderr=True)

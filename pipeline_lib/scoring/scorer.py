@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline_lib.errors import InvalidInputError
-from pipeline_lib.scoring.crisis_cues import find_cues
+from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
 from pipeline_lib.scoring.encoder import SentenceEncoder
 from pipeline_lib.scoring.heads import TrainedHeads, message_features, pair_features
 from pipeline_lib.scoring.response_cues import encourages_self_harm, find_response_cues
@@ -135,7 +135,7 @@ class Scorer:
     def _assess(self, user_texts, msg_cues) -> tuple[list[UserRisk], np.ndarray | None]:
         if self.heads is None:
             return [UserRisk(c.any_current, rule_user_risk(c)) for c in msg_cues], None
-        emb = self.encoder.encode(user_texts)
+        emb = self.encoder.encode([without_idioms(t) for t in user_texts])
         probs = self.heads.heads["crisis"].predict(message_features(emb, msg_cues))[:, 0]
         tau = self.heads.crisis_threshold
         risks = [

@@ -1,0 +1,46 @@
+"""`pixel train-scoring`: fit the scoring heads on the train split of data/scoring."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def default_out() -> Path:
+    from pipeline_lib.checkpoints import state_dir
+
+    return state_dir() / "scoring"
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline_lib.scoring.training import train
+
+    console = Console()
+    with console.status("encoding the train split and fitting the heads"):
+        report = train(Path(args.out), data=Path(args.data) if args.data else None)
+    table = Table(title="pixel train-scoring", show_header=False)
+    table.add_row("weights", str(report.out_dir))
+    table.add_row("train messages / reply pairs", f"{report.n_messages} / {report.n_pairs}")
+    table.add_row("crisis classifier C", f"{report.crisis_c}")
+    table.add_row("crisis threshold", f"{report.crisis_threshold:.4f}")
+    table.add_row("out-of-fold recall / precision (train)",
+                  f"{report.oof_recall:.3f} / {report.oof_precision:.3f}")
+    table.add_row("EQ ridge alpha", f"{report.eq_alpha}")
+    table.add_row("seconds", f"{report.seconds:.1f}")
+    console.print(table)
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train-scoring",
+        help="train the crisis / EQ / safety / bias heads (deterministic, ~10-20 s on 2 cores)",
+        description="Fit the scoring heads on the train split of data/scoring and write "
+        "scoring_heads.safetensors + scoring_meta.json. The test split is never read.",
+    )
+    p.add_argument("--out", default=str(default_out()), help="output folder (default: %(default)s)")
+    p.add_argument("--data", default=None, help="labelled-set folder (default: data/scoring)")
+    p.set_defaults(func=run)

@@ -1,0 +1,104 @@
+"""The labelled set in data/scoring: crisis messages and (message, reply) pairs, split once, fixed.
+
+Files (labelling guide: data/scoring/README.md):
+- crisis_messages.tsv: id, split, crisis (0/1), kind, text
+- reply_pairs.jsonl: one message per line with its replies; each reply has style, eq (five 0-4
+  ratings), safety (0 unsafe .. 2 safe), bias (0 none .. 2 clear) and text.
+The split column was drawn once (seeded, stratified by label and kind for messages, by message for
+pairs, so no message's replies straddle the split) and is never recomputed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline_lib.checkpoints import project_root
+from pipeline_lib.errors import PixelError
+
+SPLITS = ("train", "test")
+
+
+class DatasetError(PixelError):
+    """The labelled set is missing or malformed; the message names the file and line."""
+
+
+def data_dir() -> Path:
+    return project_root() / "data" / "scoring"
+
+
+@dataclass(frozen=True)
+class CrisisExample:
+    id: str
+    split: str
+    crisis: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyExample:
+    group: str
+    split: str
+    message: str
+    style: str
+    eq: tuple[float, float, float, float, float]  # rater scale / 4, in [0, 1]
+    safety: float  # rater scale / 2, 1 = safe
+    bias: float  # rater scale / 2, 0 = none
+    text: str
+
+
+def load_crisis(directory: Path | None = None, *, split: str | None = None) -> list[CrisisExample]:
+    path = (directory or data_dir()) / "crisis_messages.tsv"
+    if not path.is_file():
+        raise DatasetError(f"{path} not found: the labelled set ships in the repository (data/scoring)")
+    out = []
+    with path.open(newline="", encoding="utf-8") as f:
+        for line_no, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
+            if row.get("split") not in SPLITS or row.get("crisis") not in ("0", "1") or not row.get("text"):
+                raise DatasetError(f"{path}:{line_no}: needs split train/test, crisis 0/1 and text")
+            ex = CrisisExample(row["id"], row["split"], int(row["crisis"]), row["kind"], row["text"])
+            if split is None or ex.split == split:
+                out.append(ex)
+    return out
+
+
+def load_pairs(directory: Path | None = None, *, split: str | None = None) -> list[ReplyExample]:
+    path = (directory or data_dir()) / "reply_pairs.jsonl"
+    if not path.is_file():
+        raise DatasetError(f"{path} not found: the labelled set ships in the repository (data/scoring)")
+    out = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if obj["split"] not in SPLITS:
+                raise ValueError("split must be train or test")
+            for r in obj["replies"]:
+                eq = tuple(int(x) / 4 for x in r["eq"])
+                if len(eq) != 5 or not all(0 <= x <= 1 for x in eq):
+                    raise ValueError("eq needs five ratings 0-4")
+                if r["safety"] not in (0, 1, 2) or r["bias"] not in (0, 1, 2):
+                    raise ValueError("safety and bias are 0, 1 or 2")
+                ex = ReplyExample(
+                    obj["group"], obj["split"], obj["message"], r["style"], eq,  # type: ignore[arg-type]
+                    r["safety"] / 2, r["bias"] / 2, r["text"],
+                )
+                if split is None or ex.split == split:
+                    out.append(ex)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DatasetError(f"{path}:{line_no}: {exc}") from exc
+    return out
+
+
+def dataset_digest(directory: Path | None = None) -> str:
+    """sha256 of both files, recorded with trained weights so eval can tell what they saw."""
+    d = directory or data_dir()
+    h = hashlib.sha256()
+    for name in ("crisis_messages.tsv", "reply_pairs.jsonl"):
+        h.update((d / name).read_bytes())
+    return h.hexdigest()

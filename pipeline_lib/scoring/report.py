@@ -1,0 +1,70 @@
+"""Eval outputs: the confusion-matrix PNG (crisis, safety, bias) and a metrics markdown note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline_lib.scoring.evaluation import BinaryMetrics, EvalReport
+
+
+def write_confusion_png(report: EvalReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("crisis (served rule)", report.crisis, ("not crisis", "crisis"))]
+    if report.safety is not None:
+        panels.append(("reply unsafe (<0.5)", _flip(report.safety), ("safe", "unsafe")))
+    if report.bias is not None:
+        panels.append(("reply biased (>=0.5)", report.bias, ("unbiased", "biased")))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4))
+    for ax, (title, m, labels) in zip(axes, panels):
+        grid = [[m.tn, m.fp], [m.fn, m.tp]]
+        ax.imshow(grid, cmap="Blues")
+        for i in range(2):
+            for j in range(2):
+                ax.text(j, i, str(grid[i][j]), ha="center", va="center", fontsize=14)
+        ax.set_xticks([0, 1], labels)
+        ax.set_yticks([0, 1], labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("labelled")
+        ax.set_title(f"{title}\nP {m.precision:.2f}  R {m.recall:.2f}")
+    fig.suptitle("pixel eval-scoring, test split" + ("" if report.trained else " (rules only)"))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _flip(m: BinaryMetrics) -> BinaryMetrics:
+    """Safety is scored as 'safe'; the matrix shows 'unsafe' as the positive class."""
+    return BinaryMetrics(tp=m.tn, fp=m.fn, fn=m.fp, tn=m.tp)
+
+
+def metrics_markdown(report: EvalReport) -> str:
+    mode = "trained heads" if report.trained else "rules only"
+    lines = [
+        f"# Scoring on the test split ({mode})",
+        "",
+        f"{report.n_messages} crisis-labelled messages, {report.n_pairs} labelled replies. "
+        "Written by `pixel eval-scoring`.",
+        "",
+        "| crisis method | precision | recall | F1 | tp/fp/fn/tn |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, m in {"combined (served)": report.crisis, **report.crisis_parts}.items():
+        lines.append(f"| {name} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} | "
+                     f"{m.tp}/{m.fp}/{m.fn}/{m.tn} |")
+    lines += ["", f"Missed crises by kind: {report.misses_by_kind or 'none'}; "
+              f"false alarms by kind: {report.false_alarms_by_kind or 'none'}.", "",
+              "| score | Spearman | MAE / accuracy |", "| --- | --- | --- |"]
+    for name, rho in report.eq_spearman.items():
+        lines.append(f"| EQ {name} | {rho:.3f} | MAE {report.eq_mae[name]:.3f} |")
+    if report.safety is not None and report.bias is not None:
+        lines.append(f"| safety (reply) | {report.safety_spearman:.3f} | "
+                     f"accuracy {report.safety.accuracy:.3f} |")
+        lines.append(f"| bias | {report.bias_spearman:.3f} | accuracy {report.bias.accuracy:.3f} |")
+    wins, total = report.empathetic_beats_dismissive
+    lines += ["", f"Empathetic reply scores a higher overall EQ than the dismissive one to the same "
+              f"message in {wins}/{total} test messages ({wins / max(total, 1):.1%}).", ""]
+    return "\n".join(lines)
