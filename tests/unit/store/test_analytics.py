@@ -79,3 +79,12 @@ async def test_an_analyst_can_run_the_sql_in_psql(pg_database, settings_for, tmp
     assert counts == {
         name: sum(o.variant == name for o in outcomes) for name in ("candidate", "control")
     }
+
+
+def test_docs_list_the_sql_an_analyst_runs():
+    from pipeline_lib.checkpoints import project_root
+    from pipeline_lib.store.analytics_sql import QUERIES
+
+    docs = (project_root() / "docs" / "store.md").read_text()
+    for name, sql in QUERIES.items():
+        assert sql.strip() in docs, f"docs/store.md lacks the current `{name}` query"
