@@ -169,9 +169,18 @@ def build_model(hf_state: Mapping[str, Tensor], args: ModelArgs,
     return model.cast_weights(dtype).eval()
 
 
-def _read_folder_state(folder: Path) -> dict[str, Tensor]:
+def _load_safetensors(path: Path) -> dict[str, Tensor]:
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path.name} is unreadable ({exc}): the file is truncated or "
+                              "corrupted; download or save the checkpoint again") from None
+
+
+def _read_folder_state(folder: Path) -> dict[str, Tensor]:
     index = folder / "model.safetensors.index.json"
     single = folder / "model.safetensors"
     if index.is_file():
@@ -180,10 +189,10 @@ def _read_folder_state(folder: Path) -> dict[str, Tensor]:
         for shard in sorted(set(weight_map.values())):
             if not (folder / shard).is_file():
                 raise CheckpointError(f"shard {shard} listed in {index.name} is missing from {folder}")
-            state.update(load_file(folder / shard))
+            state.update(_load_safetensors(folder / shard))
         return state
     if single.is_file():
-        return load_file(single)
+        return _load_safetensors(single)
     raise CheckpointError(
         f"{folder} has no model.safetensors or model.safetensors.index.json; "
         "save the checkpoint with `save_pretrained(..., safe_serialization=True)`"
