@@ -93,8 +93,7 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
         report.crisis_parts["lexicon: explicit cue only"] = BinaryMetrics.of(
             truth, np.array([c.explicit > 0 for c in cues])
         )
-        probs = np.array([r.risk if not c.explicit else np.nan for r, c in zip(risks, cues)])
-        # classifier alone: recompute its probability for explicit messages too
+        # the classifier alone, for comparison (the served rule also flags every explicit cue)
         from pipeline_lib.scoring.heads import message_features
 
         emb = scorer.encoder.encode([without_idioms(m.text) for m in test])

@@ -1,0 +1,43 @@
+"""The labelled set: big enough, varied, split once and with no message straddling the split."""
+
+from collections import Counter
+
+import pytest
+
+from pipeline_lib.scoring.dataset import DatasetError, load_crisis, load_pairs
+
+
+def test_crisis_set_size_balance_and_hard_cases():
+    rows = load_crisis()
+    assert len(rows) >= 400
+    assert len({r.text.lower() for r in rows}) == len(rows)  # no duplicates
+    labels = Counter(r.crisis for r in rows)
+    assert labels[1] >= 150 and labels[0] >= 150
+    kinds = {r.kind for r in rows if r.crisis == 0}
+    assert {"idiom", "negation", "past", "topic", "hyperbole"} <= kinds
+    assert {"third_person", "indirect", "spelling", "recent_past"} <= {r.kind for r in rows if r.crisis}
+
+
+def test_both_splits_hold_both_labels():
+    for split in ("train", "test"):
+        assert {r.crisis for r in load_crisis(split=split)} == {0, 1}
+    assert 0.2 <= len(load_crisis(split="test")) / len(load_crisis()) <= 0.3
+
+
+def test_pairs_size_labels_and_grouped_split():
+    pairs = load_pairs()
+    assert len(pairs) >= 200
+    split_of = {}
+    for p in pairs:
+        assert split_of.setdefault(p.group, p.split) == p.split  # a message stays on one side
+        assert all(0.0 <= x <= 1.0 for x in (*p.eq, p.safety, p.bias))
+    styles = Counter(p.style for p in pairs)
+    assert styles["empathetic"] == styles["dismissive"] == len(split_of)
+    assert styles["unsafe"] >= 20 and styles["biased"] >= 20
+    assert len([g for g, s in split_of.items() if s == "test"]) >= 10
+
+
+def test_a_malformed_file_names_the_line(tmp_path):
+    (tmp_path / "crisis_messages.tsv").write_text("id\tsplit\tcrisis\tkind\ttext\nm1\tdev\t1\tx\thi\n")
+    with pytest.raises(DatasetError, match=":2:"):
+        load_crisis(tmp_path)

@@ -1,0 +1,62 @@
+"""Training end to end on the real labelled set and the real sentence encoder."""
+
+import pytest
+
+from pipeline_lib.scoring import Scorer
+from pipeline_lib.scoring.heads import META_FILE, WEIGHTS_FILE
+from pipeline_lib.scoring.training import train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scoring")
+    report = train(out)
+    return out, report
+
+
+def test_training_is_deterministic(trained, tmp_path):
+    out, _ = trained
+    train(tmp_path)
+    assert (tmp_path / WEIGHTS_FILE).read_bytes() == (out / WEIGHTS_FILE).read_bytes()
+    assert (tmp_path / META_FILE).read_text() == (out / META_FILE).read_text()
+
+
+def test_training_reads_only_the_train_split(trained):
+    from pipeline_lib.scoring.dataset import load_crisis, load_pairs
+
+    _, report = trained
+    assert report.n_messages == len(load_crisis(split="train"))
+    assert report.n_pairs == len(load_pairs(split="train"))
+    assert 0.0 < report.crisis_threshold <= 0.5
+
+
+def test_trained_scorer_keeps_the_contract(trained):
+    out, _ = trained
+    scorer = Scorer.load(out, crisis_pointer="Call the line.")
+    users = ["this traffic is killing me", "I've been giving my things away, I won't need them",
+             "I'm not suicidal, just tired"]
+    replies = ["Ugh, that sounds frustrating.", "Okay.", "Burnout is real. What's taking your energy?"]
+    first = scorer.score_batch(user_texts=users, responses=replies, context_types=["general_support"] * 3)
+    again = scorer.score_batch(user_texts=users[::-1], responses=replies[::-1],
+                               context_types=["general_support"] * 3)
+    assert first == again[::-1]  # same input, same scores, whatever else is in the batch
+    idiom, indirect, negated = first
+    assert not idiom.crisis_flag and not negated.crisis_flag
+    assert indirect.crisis_flag and indirect.response_text.endswith("Call the line.")
+    for s in first:
+        assert all(0.0 <= v <= 1.0 for v in (*s.eq_scores, s.overall_eq, s.safety_score, s.bias_score))
+
+
+def test_trained_heads_rank_empathy_above_dismissal(trained):
+    out, _ = trained
+    scorer = Scorer.load(out)
+    user = "My cat died this morning and I can't stop crying."
+    good, bad = scorer.score_batch(
+        user_texts=[user, user],
+        responses=["I'm so sorry. Losing a companion hurts so much, and crying makes sense. "
+                   "Would you like to tell me about her?", "It's just a cat, get another one."],
+        context_types=["general_support"] * 2,
+    )
+    assert good.overall_eq > bad.overall_eq and good.eq_scores[3] > bad.eq_scores[3]
