@@ -16,10 +16,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pipeline_lib.errors import PixelError
+from pipeline_lib.store import migrate
 from pipeline_lib.store.crypto import StoreKeys
 from pipeline_lib.store.engine import create_engine
 from pipeline_lib.store.protected import protect, to_line
@@ -61,8 +62,14 @@ class Recorder:
         return cls(settings, keys=keys, engine=engine)
 
     async def start(self) -> None:
-        """Open the spool, replay what earlier runs left there, start the background writer."""
+        """Open the spool, replay what earlier runs left there, start the background writer.
+
+        The embedded SQLite store migrates itself first; PostgreSQL is migrated by an operator
+        (`pixel db upgrade`), never implicitly by a client.
+        """
         self.spool.open()
+        if self.settings.mode == "embedded" and self.engine.dialect.name == "sqlite":
+            await migrate.upgrade_async(self.settings.database_url)
         await self._drain()
         self._writer = asyncio.create_task(self._write_forever(), name="pixel-store-writer")
 
@@ -130,9 +137,12 @@ class Recorder:
             except UNAVAILABLE as exc:
                 if self._database_up:
                     log.warning(
-                        "store database unavailable (%s); outcomes are kept in the spool at %s "
+                        "store database unavailable (%s%s); outcomes are kept in the spool at %s "
                         "and written when it is back",
                         type(exc).__name__,
+                        ": is the schema missing? run `pixel db upgrade`"
+                        if isinstance(exc, ProgrammingError)
+                        else "",
                         self.spool.directory,
                     )
                 self._database_up = False

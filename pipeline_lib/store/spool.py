@@ -90,6 +90,11 @@ class Spool:
             if fd is not None:
                 await asyncio.to_thread(os.fsync, fd)
             self._synced_seq = max(self._synced_seq, seq)
+        except OSError as exc:
+            raise SpoolWriteError(
+                f"cannot flush the outcome spool in {self.directory} to disk: {exc.strerror}; "
+                "check the disk"
+            ) from exc
         finally:
             self._sync_task = None
 

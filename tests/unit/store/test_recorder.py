@@ -66,11 +66,14 @@ async def test_recording_twice_stores_once(sqlite_url, settings_for, new_outcome
     outcome = new_outcome(crisis_flag=True)
     async with Recorder.from_settings(settings_for(sqlite_url)) as recorder:
         await recorder.record(outcome)
-        await recorder.flush()
-        await recorder.record(outcome)
-        await recorder.flush()
-        assert recorder.last_replay.duplicates == 1
+        assert await recorder.flush() == 0
+        await recorder.record(outcome)  # e.g. a client retrying the hand-over
+        assert await recorder.flush() == 0
     assert len(await _rows(sqlite_url, CrisisAlert)) == 1
+    engine = create_engine(sqlite_url, pool=False)
+    async with engine.connect() as conn:
+        assert await crud.count_rows(conn, table="inference_requests") == 1
+    await engine.dispose()
 
 
 async def test_postgres_dump_holds_no_user_text_and_no_session_id(
@@ -128,3 +131,27 @@ async def test_record_after_close_is_refused(sqlite_url, settings_for, new_outco
         pass
     with pytest.raises(PixelError, match="after close"):
         await recorder.record(new_outcome())
+
+
+async def test_embedded_sqlite_store_migrates_itself(sqlite_url, settings_for, new_outcome):
+    async with Recorder.from_settings(settings_for(sqlite_url)) as recorder:
+        await recorder.record(new_outcome())
+        assert await recorder.flush() == 0
+    assert await migrate.current_revision(sqlite_url) == "0001"
+
+
+async def test_postgres_without_schema_keeps_outcomes_in_the_spool(
+    pg_database, settings_for, new_outcome, caplog
+):
+    outcome = new_outcome()
+    async with Recorder.from_settings(settings_for(pg_database)) as recorder:
+        await recorder.record(outcome)
+        assert await recorder.flush() == 1  # no tables yet: nothing written, nothing lost
+        assert "pixel db upgrade" in caplog.text
+        await migrate.upgrade_async(pg_database)
+        assert await recorder.flush() == 0
+    assert [r["request_id"] for r in await _rows(pg_database, CrisisAlert)] == []
+    engine = create_engine(pg_database, pool=False)
+    async with engine.connect() as conn:
+        assert await crud.count_rows(conn, table="inference_requests") == 1
+    await engine.dispose()
