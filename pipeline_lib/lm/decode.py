@@ -8,8 +8,8 @@ at construction, so one call to Triton returns a whole response.
 - output_ids: generated tokens; a row that stopped holds its stop token at index output_length and
   `pad_id` after it (the layout of Hugging Face `generate` when pad_id is the EOS id).
 - output_length: generated tokens before the stop token (the response proper).
-- pooled_hidden: mean of the final normed hidden state over every real token the model read
-  (prompt and fed-back response tokens), in fp32; a summary feature for the scoring model.
+- pooled_hidden: mean of the final normed hidden state over the real prompt tokens, fp32; a summary
+  feature for the scoring model, defined as the `hf` runtime defines it so runtimes agree.
 """
 
 from __future__ import annotations
@@ -113,11 +113,10 @@ class PixelLM(nn.Module):
         k_caches, v_caches = self._cache(B, T + N, device)
         key_valid = torch.ones(B, T + N, dtype=torch.bool, device=device)
         key_valid[:, :T] = (attention_mask != 0)
-        real = attention_mask.to(torch.float32)
+        real = attention_mask.to(torch.float32)[:, :, None]
 
         h = self.prefill(input_ids, attention_mask, k_caches, v_caches)
-        pooled_sum = (h.float() * real[:, :, None]).sum(1)  # [B, dim]
-        pooled_count = real.sum(1)  # [B]
+        pooled = (h.float() * real).sum(1) / real.sum(1).clamp(min=1.0)  # [B, dim]
         next_token = sample(self.model.output(h[:, -1]), self.temperature, self.top_p, generator)
 
         output_ids = torch.full((B, N), self.pad_id, dtype=torch.long, device=device)
@@ -132,10 +131,6 @@ class PixelLM(nn.Module):
             if step == N - 1 or bool(finished.all()):
                 break
             h1 = self.decode_one_token(next_token, position, key_valid, k_caches, v_caches, T + step)
-            live = (~finished).to(torch.float32)
-            pooled_sum = pooled_sum + h1.float() * live[:, None]
-            pooled_count = pooled_count + live
             position = position + 1
             next_token = sample(self.model.output(h1), self.temperature, self.top_p, generator)
-        pooled = pooled_sum / pooled_count.clamp(min=1.0)[:, None]
         return output_ids, output_length[:, None], pooled
