@@ -19,7 +19,8 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
                         "(e.g. client/ab_two_variants)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="Hydra override, repeatable, e.g. -o client.cache.backend=redis")
-    parser.add_argument("--json", action="store_true", help="print JSON on stdout instead of tables")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON on stdout instead of tables")
 
 
 def settings_from_args(args: argparse.Namespace) -> ClientSettings:
@@ -28,7 +29,8 @@ def settings_from_args(args: argparse.Namespace) -> ClientSettings:
         overrides.append(f"client.protocol={args.protocol}")
     if args.url:
         # --url belongs to the protocol in use (from --protocol, else from the config).
-        protocol = args.protocol or load_client_settings(overrides, config_name=args.config).protocol
+        protocol = (args.protocol
+                    or load_client_settings(overrides, config_name=args.config).protocol)
         overrides.append(f"client.{protocol}_url={args.url}")
     if args.timeout:
         overrides.append(f"client.timeout_s={args.timeout}")

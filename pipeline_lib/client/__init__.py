@@ -1,7 +1,8 @@
 """The async client of the Pixel ensemble: routing, retries, cache, metrics, batch, recording.
 
     async with PixelClient(load_client_settings()) as client:
-        result = await client.infer("I can't sleep", session_id="s-1", context_type="general_support")
+        result = await client.infer("I can't sleep", session_id="s-1",
+                                    context_type="general_support")
 
 It knows the server only through the ensemble's tensor names; it imports no server-side code.
 """

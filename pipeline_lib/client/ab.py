@@ -94,7 +94,8 @@ class VariantRouter:
         for variant in self.variants:
             if variant.name == name:
                 return variant
-        raise ConfigError(f"no A/B variant named {name!r}; known: {[v.name for v in self.variants]}")
+        known = [v.name for v in self.variants]
+        raise ConfigError(f"no A/B variant named {name!r}; known: {known}")
 
     def split(self, session_ids: Iterable[str]) -> dict[str, int]:
         """How many of `session_ids` go to each variant (for reports and tests)."""

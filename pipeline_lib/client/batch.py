@@ -140,9 +140,8 @@ class PixelBatchInferenceManager(Generic[R, T]):
         outcomes: list[BatchOutcome[T]] = []
         for index, future in enumerate(futures):
             error = future.exception() if not future.cancelled() else asyncio.CancelledError()
-            outcomes.append(
-                BatchOutcome(index, None if error else future.result(), error)  # type: ignore[arg-type]
-            )
+            result = None if error else future.result()
+            outcomes.append(BatchOutcome(index, result, error))  # type: ignore[arg-type]
         return outcomes
 
     async def close(self, *, drain: bool = True) -> None:

@@ -36,9 +36,9 @@ def normalise_text(text: str) -> str:
 
 
 def cache_key(*, key: bytes, variant: Variant, context_type: str, text: str) -> str:
-    material = "\x00".join(
-        (variant.name, variant.model_name, variant.model_version, context_type, normalise_text(text))
-    )
+    parts = (variant.name, variant.model_name, variant.model_version, context_type,
+             normalise_text(text))
+    material = "\x00".join(parts)
     return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
-from pipeline_lib.client.cache import CacheUnavailable, MemoryCache, RedisCache, ResultCache, cache_key
+from pipeline_lib.client.cache import (
+    CacheUnavailable,
+    MemoryCache,
+    RedisCache,
+    ResultCache,
+    cache_key,
+)
 from pipeline_lib.client.errors import ClientError, InvalidRequestError, classify
 from pipeline_lib.client.metrics import ClientMetrics, context_label
 from pipeline_lib.client.recording import OutcomeRecorder, record_outcome

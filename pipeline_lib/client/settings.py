@@ -67,7 +67,10 @@ class ClientSettings:
     @classmethod
     def from_config(cls, cfg: DictConfig | Mapping[str, Any]) -> ClientSettings:
         """Build from the `client` node (or a whole config holding one)."""
-        data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+        if isinstance(cfg, DictConfig):
+            data = OmegaConf.to_container(cfg, resolve=True)
+        else:
+            data = dict(cfg)
         if "client" in data and isinstance(data["client"], Mapping):
             data = dict(data["client"])
         try:

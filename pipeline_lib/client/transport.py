@@ -53,7 +53,9 @@ class Transport(Protocol):
 
 def _check_url(url: str) -> str:
     if "://" in url:
-        raise ConfigError(f"server url {url!r} must be host:port without a scheme (e.g. 127.0.0.1:8001)")
+        raise ConfigError(
+            f"server url {url!r} must be host:port without a scheme (e.g. 127.0.0.1:8001)"
+        )
     return url
 
 
@@ -88,7 +90,9 @@ class GrpcTransport:
         return bool(await self._client.is_model_ready(name, version, client_timeout=timeout_s))
 
     async def model_index(self, timeout_s):
-        index = await self._client.get_model_repository_index(as_json=True, client_timeout=timeout_s)
+        index = await self._client.get_model_repository_index(
+            as_json=True, client_timeout=timeout_s
+        )
         return list(index.get("models", []))
 
     async def close(self):

@@ -1,6 +1,7 @@
 """PixelClient against a real tritonserver: protocols agree, order, per-item errors, no retry
 of invalid input, and /metrics without request text."""
 
+import json
 import urllib.request
 import uuid
 
@@ -85,7 +86,8 @@ async def test_invalid_input_is_refused_once_and_metrics_hold_no_request_text(tr
                                     "therapy_session")
         assert result.response_text
         port = client.metrics_port
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        url = f"http://127.0.0.1:{port}/metrics"
+        body = urllib.request.urlopen(url, timeout=10).read().decode()
     # Two calls, two attempts: the refused one was not retried.
     assert counter(body, "pixel_client_attempts_total", variant="control") == 2.0
     assert counter(body, "pixel_client_retries_total") == 0.0
@@ -102,3 +104,19 @@ async def test_health_reports_every_model_ready(triton_server):
     assert report.live and report.ready and report.healthy, report
     assert report.models["pixel"] is True
     assert len(report.models) >= 4  # the ensemble and its composing models
+
+
+def test_cli_ask_and_health(triton_server, capsys):
+    from pipeline_lib.cli import main
+
+    assert main(["health", "--url", triton_server.grpc_url]) == 0
+    out = capsys.readouterr().out
+    assert "healthy" in out and "pixel" in out
+    code = main(["ask", TEXTS[0], "--session", "cli-e2e", "--context", "general_support",
+                 "--protocol", "http", "--url", triton_server.http_url, "--json"])
+    assert code == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["response_text"] and set(answer["eq"]) == {
+        "self_awareness", "self_regulation", "motivation", "empathy", "social_skill"}
+    assert answer["variant"] == "control" and isinstance(answer["crisis_flag"], bool)
+    assert main(["health", "--url", "127.0.0.1:1"]) == 1

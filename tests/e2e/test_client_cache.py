@@ -65,7 +65,8 @@ async def test_second_identical_call_hits_redis_and_crisis_results_are_not_cache
         crisis_again = await client.infer(CRISIS, session, "crisis_support")
         assert crisis_again.crisis_flag and not crisis_again.cache_hit
         body = client.metrics.exposition().decode()
-    assert 'pixel_client_crisis_flags_total{context_type="crisis_support",variant="control"} 2.0' in body
+    assert ('pixel_client_crisis_flags_total{context_type="crisis_support",variant="control"} 2.0'
+            in body)
 
 
 async def test_redis_killed_calls_still_succeed(triton_server, own_redis_url, caplog):

@@ -43,7 +43,8 @@ def test_triton_statuses_map_to_kinds(status, message, expected):
 
 def test_invalid_input_names_the_field_and_says_not_to_retry():
     error = classify(
-        InferenceServerException(msg="text: must not be empty", status="StatusCode.INVALID_ARGUMENT"),
+        InferenceServerException(msg="text: must not be empty",
+                                 status="StatusCode.INVALID_ARGUMENT"),
         url=URL,
     )
     assert isinstance(error, InvalidInputError)
