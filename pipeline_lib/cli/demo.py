@@ -94,5 +94,5 @@ def _table(results) -> Table:
 def _report(console: Console) -> None:
     from pipeline_lib.cli import main
 
-    console.rule("report (pixel report)")
-    main(["report", "--no-plot"])
+    console.rule("report (pixel report --short)")
+    main(["report", "--short", "--since", "1h"])

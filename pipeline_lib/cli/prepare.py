@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from rich.console import Console
 
-from pipeline_lib.checkpoints import demo_checkpoint_dir, ensure_demo_checkpoint, state_dir
+from pipeline_lib.checkpoints import demo_checkpoint_dir, ensure_demo_checkpoint, project_root, state_dir
 from pipeline_lib.server import prepare_server_dir
 
 
@@ -33,8 +35,19 @@ def run(args) -> int:
     return 0
 
 
+def _scoring_inputs_digest() -> str:
+    """Hash of what the heads are trained from (labelled set + scoring code): retrain on change."""
+    root = project_root()
+    h = hashlib.sha256()
+    for path in sorted([*(root / "data" / "scoring").rglob("*"), *(root / "pipeline_lib" / "scoring").glob("*.py")]):
+        if path.is_file():
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def _scorer_ready() -> bool:
-    return (state_dir() / "scoring").is_dir()
+    stamp = state_dir() / "scoring" / ".inputs-sha256"
+    return stamp.is_file() and stamp.read_text() == _scoring_inputs_digest()
 
 
 def _train_scorer() -> None:
@@ -42,3 +55,4 @@ def _train_scorer() -> None:
 
     if main(["train-scoring"]) != 0:
         raise SystemExit("training the scoring heads failed (see above)")
+    (state_dir() / "scoring" / ".inputs-sha256").write_text(_scoring_inputs_digest())
