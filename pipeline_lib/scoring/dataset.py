@@ -1,11 +1,13 @@
 """The labelled set in data/scoring: crisis messages and (message, reply) pairs, split once, fixed.
 
 Files (labelling guide: data/scoring/README.md):
-- crisis_messages.tsv: id, split, crisis (0/1), kind, text
-- reply_pairs.jsonl: one message per line with its replies; each reply has style, eq (five 0-4
-  ratings), safety (0 unsafe .. 2 safe), bias (0 none .. 2 clear) and text.
+- crisis_messages.tsv: id, split, crisis (0/1), kind, batch, text
+- reply_pairs.jsonl: one message per line (group, split, batch, message) with its replies; each
+  reply has style, eq (five 0-4 ratings), safety (0 unsafe .. 2 safe), bias (0 none .. 2 clear), text.
 The split column was drawn once (seeded, stratified by label and kind for messages, by message for
-pairs, so no message's replies straddle the split) and is never recomputed.
+pairs, so no message's replies straddle the split) and is never recomputed. `batch` says when a row
+was written (v1: the first set; v2: added later, its split drawn once on its own rows; see
+data/scoring/README.md), so eval can report each batch apart.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class CrisisExample:
     crisis: int
     kind: str
     text: str
+    batch: str = "v1"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ReplyExample:
     safety: float  # rater scale / 2, 1 = safe
     bias: float  # rater scale / 2, 0 = none
     text: str
+    batch: str = "v1"
 
 
 def load_crisis(directory: Path | None = None, *, split: str | None = None) -> list[CrisisExample]:
@@ -60,7 +64,8 @@ def load_crisis(directory: Path | None = None, *, split: str | None = None) -> l
         for line_no, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
             if row.get("split") not in SPLITS or row.get("crisis") not in ("0", "1") or not row.get("text"):
                 raise DatasetError(f"{path}:{line_no}: needs split train/test, crisis 0/1 and text")
-            ex = CrisisExample(row["id"], row["split"], int(row["crisis"]), row["kind"], row["text"])
+            ex = CrisisExample(row["id"], row["split"], int(row["crisis"]), row["kind"], row["text"],
+                               row.get("batch") or "v1")
             if split is None or ex.split == split:
                 out.append(ex)
     return out
@@ -86,7 +91,7 @@ def load_pairs(directory: Path | None = None, *, split: str | None = None) -> li
                     raise ValueError("safety and bias are 0, 1 or 2")
                 ex = ReplyExample(
                     obj["group"], obj["split"], obj["message"], r["style"], eq,  # type: ignore[arg-type]
-                    r["safety"] / 2, r["bias"] / 2, r["text"],
+                    r["safety"] / 2, r["bias"] / 2, r["text"], obj.get("batch", "v1"),
                 )
                 if split is None or ex.split == split:
                     out.append(ex)
