@@ -1,0 +1,237 @@
+"""LM speed: our decoder (eager and TorchScript) vs Hugging Face `generate` on the demo model.
+
+Same prompts, greedy, same number of new tokens for every runtime (stop tokens off, so every row
+generates exactly --new-tokens), one warm-up then one timed run per point, all in one process.
+Reports time to first token (prefill + one token), tokens/s, decode tokens/s, the weight+KV bytes
+read per decode step over the step time (GB/s) and, on a GPU, that as a share of peak bandwidth.
+
+    .venv/bin/python benchmarks/lm_speed.py                      # CPU: fp32 + bf16, batch 1 and 8
+    python benchmarks/lm_speed.py --device cuda --dtypes bf16 --batches 1,8,16   # GPU machine
+
+Writes <out>/lm_speed_<device>.csv, .md and .png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+PROMPTS = [  # synthetic support-style prompts; 16 so the largest GPU batch has distinct rows
+    "I've been feeling really anxious about work lately and can't sleep.",
+    "Can you explain what a panic attack is?",
+    "My friend stopped talking to me and I don't know why.",
+    "How do I tell my parents that I'm struggling at school?",
+    "I keep replaying an argument with my sister and feel guilty.",
+    "What are some ways to calm down before an exam?",
+    "I moved to a new city and I feel lonely most evenings.",
+    "Is it normal to feel tired all the time after a breakup?",
+    "My manager criticised me in front of everyone today.",
+    "How can I support a friend who is grieving?",
+    "I procrastinate on everything and then hate myself for it.",
+    "What is the difference between sadness and depression?",
+    "I get nervous every time I have to speak in a meeting.",
+    "My partner and I argue about money constantly.",
+    "I can't stop checking my phone late at night.",
+    "How do I set boundaries with a coworker who overshares?",
+]
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Peak memory bandwidth (GB/s) by device-name fragment, from the vendors' data sheets.
+PEAK_GBPS = {"H200": 4800.0, "H100 SXM": 3350.0, "H100 80GB HBM3": 3350.0, "H100 PCIe": 2000.0,
+             "H100": 3350.0, "A100-SXM4-80GB": 2039.0, "A100": 1555.0}
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def batch_for(tokenizer, batch: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from pipeline_lib.lm.validate import left_pad
+
+    rows = []
+    for text in (PROMPTS * ((batch // len(PROMPTS)) + 1))[:batch]:
+        chat = tokenizer.apply_chat_template([{"role": "user", "content": text}],
+                                             add_generation_prompt=True, tokenize=False)
+        rows.append(tokenizer(chat, add_special_tokens=False)["input_ids"])
+    ids, mask = left_pad(rows, tokenizer.pad_token_id)
+    return ids.to(device), mask.to(device)
+
+
+def timed(fn, device: str) -> tuple[float, object]:
+    sync(device)
+    start = time.perf_counter()
+    out = fn()
+    sync(device)
+    return time.perf_counter() - start, out
+
+
+def bytes_per_step(model, batch: int, kv_len: int) -> int:
+    """Bytes a decode step must read: every weight once (the embedding table only as the LM head,
+    which ties or equals it in size), plus the KV cache up to kv_len."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    if model.output.weight is not model.tok_embeddings.weight:  # untied: lookup reads B rows only
+        weights -= model.tok_embeddings.weight.numel() * model.tok_embeddings.weight.element_size()
+    layer0 = model.layers[0].attention
+    kv = 2 * len(model.layers) * batch * layer0.n_kv * kv_len * layer0.head_dim
+    return weights + kv * model.output.weight.element_size()
+
+
+def runtimes(checkpoint: Path, dtype: torch.dtype, device: str, new_tokens: int):
+    """name -> (generate(ids, mask, n_new) -> [B, n_new] tokens, our Transformer or None)."""
+    from transformers import AutoModelForCausalLM
+
+    from pipeline_lib.lm.decode import PixelLM
+    from pipeline_lib.lm.loader import load_checkpoint
+
+    ours = load_checkpoint(checkpoint, dtype=dtype).model.to(device)
+    hf = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=dtype).to(device).eval()
+    max_seq_len = 1024
+
+    def module(n: int, script: bool):
+        lm = PixelLM(ours, max_new_tokens=n, stop_ids=[], pad_id=0, max_seq_len=max_seq_len).eval()
+        return torch.jit.script(lm) if script else lm
+
+    eager = {n: module(n, False) for n in (1, new_tokens)}
+    scripted = {n: module(n, True) for n in (1, new_tokens)}
+
+    def run_ours(table):
+        def run(ids, mask, n):
+            with torch.inference_mode(), torch.jit.optimized_execution(False):
+                return table[n](ids, mask)[0]
+        return run
+
+    def run_hf(ids, mask, n):
+        with torch.inference_mode():
+            out = hf.generate(ids, attention_mask=mask, max_new_tokens=n, min_new_tokens=n,
+                              do_sample=False, pad_token_id=0)
+        return out[:, ids.shape[1]:]
+
+    return {"hf_generate": (run_hf, None), "ours_eager": (run_ours(eager), ours),
+            "ours_torchscript": (run_ours(scripted), ours)}
+
+
+def measure(args) -> list[dict]:
+    from transformers import AutoTokenizer
+
+    from pipeline_lib.checkpoints import ensure_demo_checkpoint
+
+    checkpoint = Path(args.checkpoint) if args.checkpoint else ensure_demo_checkpoint()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    device_name = (torch.cuda.get_device_name() if args.device.startswith("cuda")
+                   else platform.processor() or platform.machine())
+    peak = args.peak_gbps or next((v for k, v in PEAK_GBPS.items() if k in device_name), None)
+    rows = []
+    for dtype_name in args.dtypes.split(","):
+        table = runtimes(checkpoint, DTYPES[dtype_name], args.device, args.new_tokens)
+        for batch in [int(b) for b in args.batches.split(",")]:
+            ids, mask = batch_for(tokenizer, batch, args.device)
+            reference = None
+            for name, (generate, model) in table.items():
+                generate(ids, mask, 1)  # warm-up: allocator, kernels, TorchScript compilation
+                generate(ids, mask, args.new_tokens)
+                ttft, _ = timed(lambda: generate(ids, mask, 1), args.device)
+                total, tokens = timed(lambda: generate(ids, mask, args.new_tokens), args.device)
+                tokens = tokens.cpu()
+                reference = tokens if reference is None else reference
+                # Under outside load the short TTFT run can take longer than the long one: then
+                # the decode split is meaningless and left empty rather than invented.
+                decode_s = total - ttft if total > ttft else None
+                row = {"runtime": name, "device": args.device, "dtype": dtype_name,
+                       "batch": batch, "prompt_tokens": ids.shape[1], "new_tokens": args.new_tokens,
+                       "ttft_ms": round(ttft * 1e3, 1), "total_s": round(total, 3),
+                       "tokens_per_s": round(batch * args.new_tokens / total, 1),
+                       "decode_tokens_per_s": (round(batch * (args.new_tokens - 1) / decode_s, 1)
+                                               if decode_s else None),
+                       "same_tokens_as_hf": bool(torch.equal(tokens, reference)),
+                       "load_avg_1m": round(os.getloadavg()[0], 2)}
+                if model is not None and decode_s:
+                    kv_len = ids.shape[1] + args.new_tokens // 2
+                    step_s = decode_s / (args.new_tokens - 1)
+                    row["achieved_GBps"] = round(bytes_per_step(model, batch, kv_len) / step_s / 1e9, 1)
+                    if peak:
+                        row["bandwidth_utilisation"] = round(row["achieved_GBps"] / peak, 3)
+                rows.append(row)
+                print({k: row[k] for k in ("runtime", "dtype", "batch", "ttft_ms",
+                                           "tokens_per_s", "same_tokens_as_hf")}, flush=True)
+        del table
+    for row in rows:
+        hf_row = next(r for r in rows if r["runtime"] == "hf_generate"
+                      and r["dtype"] == row["dtype"] and r["batch"] == row["batch"])
+        row["speedup_vs_hf"] = round(row["tokens_per_s"] / hf_row["tokens_per_s"], 2)
+        row["device_name"] = device_name
+    return rows
+
+
+def write_results(rows: list[dict], out: Path, device: str, note: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"lm_speed_{device.split(':')[0]}"
+    fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
+                    if k in rows[0] else 99)
+    with open(f"{stem}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    cols = ["runtime", "dtype", "batch", "ttft_ms", "tokens_per_s", "decode_tokens_per_s",
+            "achieved_GBps", "bandwidth_utilisation", "speedup_vs_hf", "same_tokens_as_hf"]
+    lines = [f"# LM speed ({device}: {rows[0]['device_name']})", "", note, "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
+    labels = sorted({(r["dtype"], r["batch"]) for r in rows})
+    names = list(dict.fromkeys(r["runtime"] for r in rows))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        values = [next((r["tokens_per_s"] for r in rows if r["runtime"] == name
+                        and (r["dtype"], r["batch"]) == lab), 0) for lab in labels]
+        ax.bar([x + i * width for x in range(len(labels))], values, width, label=name)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(labels))])
+    ax.set_xticklabels([f"{d} b{b}" for d, b in labels])
+    ax.set_ylabel("tokens/s (greedy, incl. prefill)")
+    ax.set_title(f"Pixel LM vs HF generate, demo model, {device}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(f"{stem}.png", dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtypes", default="fp32,bf16")
+    parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    parser.add_argument("--checkpoint", default=None, help="HF folder (default: the demo model)")
+    parser.add_argument("--peak-gbps", type=float, default=None, help="override peak bandwidth")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "lm")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    rows = measure(args)
+    load_after = os.getloadavg()
+    note = (f"One warm-up, then one timed run per point, all runtimes in one process; greedy, "
+            f"{args.new_tokens} new tokens per row (stop tokens off), same left-padded chat "
+            f"prompts. torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"{os.cpu_count()} CPUs. 1-min load average before/after: {load_before[0]:.2f} / "
+            f"{load_after[0]:.2f} (other jobs share this machine).")
+    write_results(rows, args.out, args.device, note)
+    print(note)
+
+
+if __name__ == "__main__":
+    main()
