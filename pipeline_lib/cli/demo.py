@@ -13,6 +13,7 @@ import time
 import uuid
 
 from rich.console import Console
+from rich.panel import Panel
 from rich.table import Table
 
 from pipeline_lib.client import PixelClient
@@ -57,7 +58,7 @@ def run(args) -> int:
     finally:
         with console.status("stopping tritonserver…"):
             server.stop()
-    console.print(_table(results))
+    _show(console, results)
     _report(console)
     return 0
 
@@ -77,18 +78,21 @@ async def _ask_all(console: Console, grpc_url: str):
     return results
 
 
-def _table(results) -> Table:
-    table = Table(title="Pixel: three raw texts through the ensemble", show_lines=True)
-    for column in ("context", "response", "EQ (SA/SR/M/E/SS) → overall", "safety", "bias",
-                   "persona", "crisis", "server ms", "client ms"):
-        table.add_column(column, overflow="fold")
-    for r in results:
-        eq = "/".join(f"{x:.2f}" for x in r.eq_scores) + f" → {r.overall_eq:.2f}"
-        table.add_row(r.context_type, r.response_text, eq, f"{r.safety_score:.2f}",
-                      f"{r.bias_score:.2f}", r.persona_mode,
-                      "[bold red]YES[/]" if r.crisis_flag else "no",
-                      f"{r.server_time_ms:.0f}", f"{r.latency_ms:.0f}")
-    return table
+def _show(console: Console, results) -> None:
+    table = Table(title="Pixel: three raw texts through the ensemble")
+    for column in ("#", "context", "crisis", "persona", "EQ SA/SR/M/E/SS", "overall EQ", "safety",
+                   "bias", "server ms", "client ms"):
+        table.add_column(column, justify="left" if column in ("context", "persona") else "right",
+                         no_wrap=column.startswith("EQ"))
+    for i, r in enumerate(results, 1):
+        table.add_row(str(i), r.context_type, "[bold red]YES[/]" if r.crisis_flag else "no",
+                      r.persona_mode, " ".join(f"{x:.2f}" for x in r.eq_scores), f"{r.overall_eq:.2f}",
+                      f"{r.safety_score:.2f}", f"{r.bias_score:.2f}", f"{r.server_time_ms:.0f}",
+                      f"{r.latency_ms:.0f}")
+    console.print(table)
+    for i, (r, (_, text)) in enumerate(zip(results, DEMO_MESSAGES, strict=True), 1):
+        console.print(Panel(f"[dim]user:[/] {text}\n[bold]Pixel:[/] {r.response_text}", title=f"#{i} response ({r.context_type})",
+                            border_style="red" if r.crisis_flag else "green"))
 
 
 def _report(console: Console) -> None:
