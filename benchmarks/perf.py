@@ -1,0 +1,233 @@
+"""`make bench`: perf_analyzer over gRPC against the ensemble, each step alone and an HF baseline.
+
+Starts tritonserver with the `performance` profile on free ports (or measures a running server
+with --url), sweeps concurrency for every target, reads Triton's per-model statistics around each
+point, runs the async-client load test, and writes sweep.csv, steps.csv, client.csv, summary.md
+and three PNGs to the results folder. See docs/benchmarks.md.
+
+    python -m benchmarks.perf                 # full CPU run -> benchmarks/results/cpu/
+    python -m benchmarks.perf --quick         # a minute or two: fewer points, shorter windows
+    python -m benchmarks.perf --gpu           # GPU machine: instances=gpu, perf-analyzer from PyPI
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import platform
+import socket
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from benchmarks import inputs as bench_inputs
+from benchmarks import perf_analyzer as pa
+from benchmarks import plots, server_stats
+from benchmarks.summary import render_summary
+from pipeline_lib.checkpoints import project_root, state_dir
+from pipeline_lib.config.compose import compose_config
+from pipeline_lib.errors import PixelError
+
+TARGETS = ("pixel", "tokenizer", "pixel_lm", "scoring", "baseline")
+GENERATING = {"pixel", "pixel_lm", "baseline"}  # run the LM: seconds per request on a CPU
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="concurrency 1 and 4, short windows (a smoke run)")
+    p.add_argument("--concurrency", type=int, nargs="+", help="levels to sweep (default 1 2 4 8 16)")
+    p.add_argument("--max-new-tokens", type=int, default=16,
+                   help="tokens the LM generates per request (default 16: a 2-core CPU makes ~20-30/s)")
+    p.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    p.add_argument("--results", type=Path, help="output folder (default benchmarks/results/cpu or gpu)")
+    p.add_argument("--url", help="measure a running server at this gRPC host:port instead of starting one")
+    p.add_argument("--gpu", action="store_true",
+                   help="GPU machine: instances=gpu lm.device=cuda, results/gpu, perf-analyzer from PyPI")
+    p.add_argument("--perf-analyzer", help="path of the perf_analyzer binary (default: found)")
+    p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra Hydra override for the server, e.g. lm=python (repeatable)")
+    p.add_argument("--client-requests", type=int, help="requests per level of the client load test")
+    p.add_argument("--no-client", action="store_true", help="skip the async-client load test")
+    return p.parse_args(argv)
+
+
+def window_for(target: str, concurrency: int, quick: bool) -> pa.Window:
+    if target in GENERATING:
+        return pa.Window(requests=max(2, concurrency) if quick else max(4, 2 * concurrency))
+    return pa.Window(requests=max(10, 2 * concurrency) if quick else max(40, 4 * concurrency))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_overrides(args) -> list[str]:
+    gpu = ["instances=gpu", "lm.device=cuda"] if args.gpu else []
+    return ["profile=performance", f"lm.max_new_tokens={args.max_new_tokens}", *gpu, *args.override]
+
+
+def start_server(overrides: list[str], work: Path):
+    """The ensemble plus the baseline on free ports, performance profile."""
+    from pipeline_lib.config.baseline import BASELINE_NAME, install_baseline
+    from pipeline_lib.serving_stack import server_from_overrides
+
+    repository = work / "repository"
+    server = server_from_overrides(overrides, repository=repository, http_port=free_port(),
+                                   grpc_port=free_port(), metrics_port=free_port(),
+                                   log_file=work / "tritonserver.log")
+    install_baseline(compose_config(overrides), repository)
+    server.models = [*server.models, BASELINE_NAME]
+    return server.start()
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor() or "unknown CPU")
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def gpu_name() -> str:
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    except Exception:  # noqa: BLE001 - a label only
+        return "unknown"
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
+
+
+def prepare_inputs(client, cfg, work: Path, targets: list[str]) -> dict[str, Path]:
+    messages = bench_inputs.load_messages()
+    data = {t: bench_inputs.MESSAGES for t in ("pixel", "tokenizer", "baseline")}
+    if {"pixel_lm", "scoring"} & set(targets):
+        ids, mask = bench_inputs.lm_inputs(bench_inputs.prompt_encoder(cfg), messages)
+        data["pixel_lm"] = bench_inputs.write_lm_data(work / "pixel_lm.json", ids, mask)
+        if "scoring" in targets:
+            out_ids, out_len = bench_inputs.generate_outputs(client, ids, mask)
+            data["scoring"] = bench_inputs.write_scoring_data(work / "scoring.json", messages, out_ids, out_len)
+    return data
+
+
+def sweep_target(binary, client, *, target, url, data, levels, quick, work, progress) -> tuple[list, list]:
+    client.infer(target, bench_inputs.first_request(data, client.get_model_metadata(target, as_json=True)),
+                 client_timeout=1800)  # warm-up: first-call costs stay out of the windows
+    sweep, steps = [], []
+    for c in levels:
+        progress(f"{target} at concurrency {c}")
+        before = server_stats.snapshot(client)
+        r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=c,
+                       window=window_for(target, c, quick), csv_path=work / f"{target}-{c}.csv")
+        after = server_stats.snapshot(client)
+        compute = sum(r.get(f"server_compute_{p}_us", 0.0) for p in ("input", "infer", "output"))
+        sweep.append({"target": target, "concurrency": c, "requests": r["requests"],
+                      "throughput_rps": r["throughput_rps"],
+                      **{f"{q}_ms": r[f"{q}_us"] / 1e3 for q in ("p50", "p90", "p95", "p99", "avg")},
+                      "server_queue_ms": r.get("server_queue_us", 0.0) / 1e3, "server_compute_ms": compute / 1e3})
+        steps += [{"target": target, "concurrency": c, **row} for row in server_stats.step_rows(before, after)]
+    return sweep, steps
+
+
+def run(args, console: Console) -> Path:
+    import asyncio
+
+    import tritonclient.grpc as grpcclient
+
+    from benchmarks.client_load import client_load
+
+    results = args.results or project_root() / "benchmarks" / "results" / ("gpu" if args.gpu else "cpu")
+    levels = args.concurrency or ([1, 4] if args.quick else [1, 2, 4, 8, 16])
+    work = state_dir() / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    binary = pa.find_perf_analyzer(args.perf_analyzer)
+    pa.check_runs(binary)
+    overrides = server_overrides(args)
+    cfg = compose_config(overrides)
+    load_before = os.getloadavg()
+    server = None
+    if args.url is None:
+        with console.status("starting tritonserver (performance profile) with the baseline…"):
+            server = start_server(overrides, work)
+    url = args.url or server.grpc_url
+    try:
+        client = grpcclient.InferenceServerClient(url)
+        targets = [t for t in args.targets if client.is_model_ready(t)]
+        if "pixel" not in targets:
+            raise pa.BenchmarkError(f"the ensemble `pixel` is not ready at {url}")
+        with console.status("preparing inputs (tokenizing; one LM call for the scoring inputs)…"):
+            data = prepare_inputs(client, cfg, work, targets)
+        sweep, steps = [], []
+        with console.status("") as status:
+            for t in targets:
+                s, st = sweep_target(binary, client, target=t, url=url, data=data[t], levels=levels,
+                                     quick=args.quick, work=work, progress=lambda m: status.update(f"perf_analyzer: {m}"))
+                sweep += s
+                steps += st
+                console.print(f"{t}: " + ", ".join(f"c{r['concurrency']} {r['throughput_rps']:.2f} req/s "
+                                                   f"p50 {r['p50_ms']:.0f} ms" for r in s))
+            client_rows = []
+            if not args.no_client:
+                status.update("client load test (PixelClient)…")
+                client_levels = [c for c in levels if c in (1, 4, 16)] or levels[:1]
+                n = args.client_requests or (8 if args.quick else 32)
+                client_rows = asyncio.run(client_load(url, levels=client_levels, requests=n))
+    finally:
+        if server is not None:
+            server.stop()
+    load_after = os.getloadavg()
+    conditions = {
+        "title": f"{'GPU' if args.gpu else 'CPU'} run of {dt.date.today().isoformat()}",
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine() + (f", GPU: {gpu_name()}" if args.gpu else ", no GPU"),
+        "load average (1, 5, 15 min) before / after": f"{load_before[0]:.2f} {load_before[1]:.2f} "
+        f"{load_before[2]:.2f} / {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
+        "(other work shared the cores)",
+        "server": f"{'running server at ' + url if args.url else 'tritonserver 2.51 (PyPI), started by the harness'}, "
+                  f"overrides `{' '.join(overrides)}`",
+        "LM": f"runtime `{cfg.lm.runtime}`, {cfg.lm.get('dtype', '?')}, greedy, max_new_tokens "
+              f"{cfg.lm.max_new_tokens} (kept small: a 2-core CPU generates ~20-30 tokens/s at batch 1)",
+        "perf_analyzer": f"`{binary}`, gRPC, `--input-data` (16 invented messages, 3-870 characters), "
+                         "three count windows per point (LM targets: max(4, 2c) requests each; "
+                         "tokenizer/scoring: max(40, 4c))" + (" (quick: halved)" if args.quick else ""),
+        "python": sys.version.split()[0],
+    }
+    results.mkdir(parents=True, exist_ok=True)
+    write_csv(sweep, results / "sweep.csv")
+    write_csv(steps, results / "steps.csv")
+    write_csv(client_rows, results / "client.csv")
+    (results / "summary.md").write_text(render_summary(sweep=sweep, steps=steps, client=client_rows,
+                                                       conditions=conditions))
+    device = "GPU" if args.gpu else "CPU"
+    plots.throughput(sweep + client_rows, results / "throughput.png", f"Throughput vs concurrency ({device})")
+    plots.latency(sweep, results / "latency.png", f"Latency percentiles ({device})")
+    plots.step_split(steps, results / "steps.png", f"Where an ensemble request's time goes ({device})")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console()
+    try:
+        results = run(args, console)
+    except PixelError as exc:
+        console.print(f"[red]benchmark failed:[/] {exc}")
+        return 1
+    console.print(f"results in [bold]{results}[/]: summary.md, sweep.csv, steps.csv, client.csv, *.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
