@@ -129,9 +129,10 @@ class RMSNorm(nn.Module):
         return self.weight * xf.to(x.dtype)
 
 
-def rotate_half(x: Tensor) -> Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+def apply_rope(x: Tensor, cos: Tensor, signed_sin: Tensor) -> Tensor:
+    """HF's `x * cos + rotate_half(x) * sin` with one roll instead of slice/neg/cat: rolling by
+    half gives [x2, x1]; `signed_sin` is [-sin, sin], so the products are the same numbers."""
+    return x * cos + x.roll(x.shape[-1] // 2, -1) * signed_sin
 
 
 class Attention(nn.Module):
@@ -149,13 +150,13 @@ class Attention(nn.Module):
                 v_cache: Tensor, cache_start: int) -> Tensor:
         B, T, _ = x.shape
         q_size = self.n_head * self.head_dim
-        kv_size = self.n_kv * self.head_dim
-        q, k, v = self.wqkv(x).split([q_size, kv_size, kv_size], dim=-1)
-        q = q.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # [B, H, T, hd]
-        k = k.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)  # [B, KV, T, hd]
+        qk, v = self.wqkv(x).split([q_size + self.n_kv * self.head_dim,
+                                    self.n_kv * self.head_dim], dim=-1)
+        # RoPE on queries and keys in one go: [B, H + KV, T, hd]
+        qk = apply_rope(qk.view(B, T, self.n_head + self.n_kv, self.head_dim).transpose(1, 2),
+                        cos, sin)
+        q, k = qk[:, : self.n_head], qk[:, self.n_head:]  # [B, H, T, hd], [B, KV, T, hd]
         v = v.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
         end = cache_start + T
         k_cache[:, :, cache_start:end] = k
         v_cache[:, :, cache_start:end] = v
@@ -233,8 +234,10 @@ class Transformer(nn.Module):
         x = self.tok_embeddings(tokens)
         freqs = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, hd/2]
         emb = torch.cat((freqs, freqs), dim=-1).unsqueeze(1)  # [B, 1, T, hd]
+        half = freqs.shape[-1]
         cos = (emb.cos() * self.attention_scaling).to(x.dtype)
         sin = (emb.sin() * self.attention_scaling).to(x.dtype)
+        sin = torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)  # signed, see apply_rope
         if self.n_rep > 1:
             mask = mask.repeat(1, 1, self.n_rep, 1)  # [B, 1, n_rep*T, S], see Attention
         for i, layer in enumerate(self.layers):
