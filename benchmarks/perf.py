@@ -49,12 +49,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--perf-analyzer", help="path of the perf_analyzer binary (default: found)")
     p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Hydra override for the server, e.g. lm=python (repeatable)")
+    p.add_argument("--requests-per-window", type=int,
+                   help="fix every window's request count (default: by target and concurrency)")
     p.add_argument("--client-requests", type=int, help="requests per level of the client load test")
     p.add_argument("--no-client", action="store_true", help="skip the async-client load test")
     return p.parse_args(argv)
 
 
-def window_for(target: str, concurrency: int, quick: bool) -> pa.Window:
+def window_for(target: str, concurrency: int, quick: bool, fixed: int | None = None) -> pa.Window:
+    if fixed:
+        return pa.Window(requests=fixed)
     if target in GENERATING:
         return pa.Window(requests=max(2, concurrency) if quick else max(4, 2 * concurrency))
     return pa.Window(requests=max(10, 2 * concurrency) if quick else max(40, 4 * concurrency))
@@ -122,7 +126,7 @@ def prepare_inputs(client, cfg, work: Path, targets: list[str]) -> dict[str, Pat
     return data
 
 
-def sweep_target(binary, client, *, target, url, data, levels, quick, work, progress) -> tuple[list, list]:
+def sweep_target(binary, client, *, target, url, data, levels, quick, fixed, work, progress) -> tuple[list, list]:
     client.infer(target, bench_inputs.first_request(data, client.get_model_metadata(target, as_json=True)),
                  client_timeout=1800)  # warm-up: first-call costs stay out of the windows
     sweep, steps = [], []
@@ -130,7 +134,7 @@ def sweep_target(binary, client, *, target, url, data, levels, quick, work, prog
         progress(f"{target} at concurrency {c}")
         before = server_stats.snapshot(client)
         r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=c,
-                       window=window_for(target, c, quick), csv_path=work / f"{target}-{c}.csv")
+                       window=window_for(target, c, quick, fixed), csv_path=work / f"{target}-{c}.csv")
         after = server_stats.snapshot(client)
         compute = sum(r.get(f"server_compute_{p}_us", 0.0) for p in ("input", "infer", "output"))
         sweep.append({"target": target, "concurrency": c, "requests": r["requests"],
@@ -150,7 +154,7 @@ def run(args, console: Console) -> Path:
 
     results = args.results or project_root() / "benchmarks" / "results" / ("gpu" if args.gpu else "cpu")
     levels = args.concurrency or ([1, 4] if args.quick else [1, 2, 4, 8, 16])
-    work = state_dir() / "bench"
+    work = state_dir() / "bench" / results.name  # inputs, raw CSVs, repository, server log
     work.mkdir(parents=True, exist_ok=True)
     binary = pa.find_perf_analyzer(args.perf_analyzer)
     pa.check_runs(binary)
@@ -173,7 +177,7 @@ def run(args, console: Console) -> Path:
         with console.status("") as status:
             for t in targets:
                 s, st = sweep_target(binary, client, target=t, url=url, data=data[t], levels=levels,
-                                     quick=args.quick, work=work, progress=lambda m: status.update(f"perf_analyzer: {m}"))
+                                     quick=args.quick, fixed=args.requests_per_window, work=work, progress=lambda m: status.update(f"perf_analyzer: {m}"))
                 sweep += s
                 steps += st
                 console.print(f"{t}: " + ", ".join(f"c{r['concurrency']} {r['throughput_rps']:.2f} req/s "
@@ -195,13 +199,16 @@ def run(args, console: Console) -> Path:
         "load average (1, 5, 15 min) before / after": f"{load_before[0]:.2f} {load_before[1]:.2f} "
         f"{load_before[2]:.2f} / {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
         "(other work shared the cores)",
-        "server": f"{'running server at ' + url if args.url else 'tritonserver 2.51 (PyPI), started by the harness'}, "
-                  f"overrides `{' '.join(overrides)}`",
+        "server": (f"running server at {url} (its own config; the LM line below is the default's)"
+                   if args.url else "tritonserver 2.51 (PyPI) started by the harness on free ports, "
+                   f"overrides `{' '.join(overrides)}`"),
         "LM": f"runtime `{cfg.lm.runtime}`, {cfg.lm.get('dtype', '?')}, greedy, max_new_tokens "
               f"{cfg.lm.max_new_tokens} (kept small: a 2-core CPU generates ~20-30 tokens/s at batch 1)",
         "perf_analyzer": f"`{binary}`, gRPC, `--input-data` (16 invented messages, 3-870 characters), "
-                         "three count windows per point (LM targets: max(4, 2c) requests each; "
-                         "tokenizer/scoring: max(40, 4c))" + (" (quick: halved)" if args.quick else ""),
+                         "three count windows per point ("
+                         + (f"{args.requests_per_window} requests each" if args.requests_per_window else
+                            "LM targets: max(2, c) requests each; tokenizer/scoring: max(10, 2c)" if args.quick else
+                            "LM targets: max(4, 2c) requests each; tokenizer/scoring: max(40, 4c)") + ")",
         "python": sys.version.split()[0],
     }
     results.mkdir(parents=True, exist_ok=True)

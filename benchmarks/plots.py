@@ -49,6 +49,8 @@ def latency(sweep: list[dict], path: Path, title: str) -> Path:
         ax.set(xscale="log", yscale="log", title=LABELS[t], xlabel="concurrency")
         ax.set_xticks(xs)
         ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("latency (ms)")
     axes[0][0].legend(fontsize=8)
@@ -60,24 +62,30 @@ def latency(sweep: list[dict], path: Path, title: str) -> Path:
 
 
 def step_split(steps: list[dict], path: Path, title: str, *, target: str = "pixel") -> Path:
-    """Stacked bars per concurrency: each step's queue and compute time inside one ensemble request."""
+    """Stacked bars per concurrency: each step's queue and compute time inside one ensemble request;
+    the right panel leaves out the LM's compute so the small parts stay visible."""
     rows = [r for r in steps if r["target"] == target]
     levels = sorted({int(r["concurrency"]) for r in rows})
     by = {(int(r["concurrency"]), r["model"]): r for r in rows}
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    bottoms = [0.0] * len(levels)
-    colors = plt.get_cmap("tab20").colors
     parts = [(s, p) for s in STEPS for p in ("queue", "compute")]
-    for i, (step, part) in enumerate(parts):
-        heights = [float(by[(c, step)][f"{part}_ms"]) if (c, step) in by else 0.0 for c in levels]
-        ax.bar([str(c) for c in levels], heights, bottom=bottoms, label=f"{step} {part}",
-               color=colors[i], hatch="//" if part == "queue" else None)
-        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-    rest = [max(float(by[(c, target)]["request_ms"]) - b, 0.0) if (c, target) in by else 0.0
-            for c, b in zip(levels, bottoms, strict=True)]
-    ax.bar([str(c) for c in levels], rest, bottom=bottoms, label="ensemble hand-offs", color="0.7")
-    ax.set(xlabel="concurrency", ylabel="ms per request (server side)", title=title)
-    ax.legend(fontsize=8)
+    colors = dict(zip(parts, plt.get_cmap("tab20").colors, strict=False))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, shown, subtitle in ((axes[0], parts, "whole request"),
+                                (axes[1], [x for x in parts if x != ("pixel_lm", "compute")],
+                                 "without pixel_lm compute")):
+        bottoms = [0.0] * len(levels)
+        for step, part in shown:
+            heights = [float(by[(c, step)][f"{part}_ms"]) if (c, step) in by else 0.0 for c in levels]
+            ax.bar([str(c) for c in levels], heights, bottom=bottoms, label=f"{step} {part}",
+                   color=colors[(step, part)], hatch="//" if part == "queue" else None)
+            bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+        steps_total = [sum(float(by[(c, s)][f"{p}_ms"]) for s, p in parts if (c, s) in by) for c in levels]
+        rest = [max(float(by[(c, target)]["request_ms"]) - t, 0.0) if (c, target) in by else 0.0
+                for c, t in zip(levels, steps_total, strict=True)]
+        ax.bar([str(c) for c in levels], rest, bottom=bottoms, label="ensemble hand-offs", color="0.7")
+        ax.set(xlabel="concurrency", ylabel="ms per request (server side)", title=subtitle)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
