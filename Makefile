@@ -44,5 +44,9 @@ test: prepare deploy-tools  ## the whole suite against a real tritonserver, Post
 test-fast: prepare  ## unit tests only
 	$(PY) -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)
 
+bench: prepare  ## perf_analyzer sweep (ensemble, each step, HF baseline) -> benchmarks/results/cpu/ (BENCH_ARGS=--quick)
+	bash benchmarks/install_perf_analyzer.sh
+	$(PY) -m benchmarks.perf $(BENCH_ARGS)
+
 clean:  ## remove generated state (keeps .venv)
 	rm -rf .pixel
