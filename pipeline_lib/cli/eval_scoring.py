@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     crisis = Table(title=f"crisis on the test split ({report.n_messages} messages, {mode})")
     for col in ("method", "precision", "recall", "F1", "tp/fp/fn/tn"):
         crisis.add_column(col)
-    rows = {"combined (served)": report.crisis, **report.crisis_parts}
+    rows = {"combined (served)": report.crisis, **report.crisis_parts,
+            **{f"served rule, batch {b} only": m for b, m in report.crisis_by_batch.items()}}
     for name, m in rows.items():
         crisis.add_row(name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}",
                        f"{m.tp}/{m.fp}/{m.fn}/{m.tn}")

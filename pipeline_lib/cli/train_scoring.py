@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title="pixel train-scoring", show_header=False)
     table.add_row("weights", str(report.out_dir))
     table.add_row("train messages / reply pairs", f"{report.n_messages} / {report.n_pairs}")
-    table.add_row("crisis classifier C", f"{report.crisis_c}")
+    table.add_row("crisis classifier C / cue weight", f"{report.crisis_c} / {report.crisis_cue_weight}")
+    table.add_row("crisis rule", report.crisis_rule)
     table.add_row("crisis threshold", f"{report.crisis_threshold:.4f}")
     table.add_row("out-of-fold recall / precision (train)",
                   f"{report.oof_recall:.3f} / {report.oof_precision:.3f}")

@@ -57,6 +57,7 @@ class EvalReport:
     n_pairs: int
     crisis: BinaryMetrics
     crisis_parts: dict[str, BinaryMetrics] = field(default_factory=dict)
+    crisis_by_batch: dict[str, BinaryMetrics] = field(default_factory=dict)  # served rule per batch
     misses_by_kind: dict[str, int] = field(default_factory=dict)
     false_alarms_by_kind: dict[str, int] = field(default_factory=dict)
     eq_spearman: dict[str, float] = field(default_factory=dict)
@@ -85,6 +86,10 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
     flags = np.array([r.flag for r in risks])
     report.n_messages = len(test)
     report.crisis = BinaryMetrics.of(truth, flags)
+    batches = np.array([m.batch for m in test])
+    for batch in sorted(set(batches)):
+        sel = batches == batch
+        report.crisis_by_batch[batch] = BinaryMetrics.of(truth[sel], flags[sel])
     cues = [find_cues(m.text) for m in test]
     report.crisis_parts["lexicon: explicit or indirect cue"] = BinaryMetrics.of(
         truth, np.array([c.any_current for c in cues])
@@ -93,7 +98,7 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
         report.crisis_parts["lexicon: explicit cue only"] = BinaryMetrics.of(
             truth, np.array([c.explicit > 0 for c in cues])
         )
-        # the classifier alone, for comparison (the served rule also flags every explicit cue)
+        # the classifier alone, for comparison (rule "cue_or_classifier" also flags explicit cues)
         from pipeline_lib.scoring.heads import message_features
 
         emb = scorer.encoder.encode([without_idioms(m.text) for m in test])

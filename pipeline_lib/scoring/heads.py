@@ -20,7 +20,7 @@ from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_heads.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: ten crisis-cue features, crisis_rule in the meta
 HEAD_NAMES = ("crisis", "eq", "safety", "bias")
 LINKS = {"crisis": "logistic", "eq": "identity", "safety": "logistic", "bias": "logistic"}
 
@@ -79,6 +79,11 @@ class TrainedHeads:
         save_file(tensors, str(out_dir / WEIGHTS_FILE))
         meta = dict(self.meta, crisis_threshold=self.crisis_threshold, format_version=FORMAT_VERSION)
         (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+    @property
+    def crisis_rule(self) -> str:
+        """"cue_or_classifier" (an explicit cue also flags) or "classifier" (p >= threshold only)."""
+        return self.meta.get("crisis_rule", "cue_or_classifier")
 
     @classmethod
     def load(cls, model_dir: Path) -> "TrainedHeads":

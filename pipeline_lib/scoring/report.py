@@ -55,6 +55,9 @@ def metrics_markdown(report: EvalReport) -> str:
     for name, m in {"combined (served)": report.crisis, **report.crisis_parts}.items():
         lines.append(f"| {name} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} | "
                      f"{m.tp}/{m.fp}/{m.fn}/{m.tn} |")
+    for batch, m in report.crisis_by_batch.items():
+        lines.append(f"| served rule, batch {batch} only | {m.precision:.3f} | {m.recall:.3f} | "
+                     f"{m.f1:.3f} | {m.tp}/{m.fp}/{m.fn}/{m.tn} |")
     lines += ["", f"Missed crises by kind: {report.misses_by_kind or 'none'}; "
               f"false alarms by kind: {report.false_alarms_by_kind or 'none'}.", "",
               "| score | Spearman | MAE / accuracy |", "| --- | --- | --- |"]

@@ -1,9 +1,9 @@
 """The scorer the Triton `scoring` model calls: user text + reply + context type -> `Scores`.
 
 Combination rules (docs/scoring.md):
-- crisis (user message): flag when an explicit cue fires (un-negated, current, not an idiom), or
-  when the trained classifier's probability reaches the threshold chosen at training time for
-  recall; rules only: flag on any explicit or indirect cue. A reply that encourages self-harm
+- crisis (user message): flag when the trained classifier's calibrated probability reaches the
+  threshold chosen at training time for recall, or (rule "cue_or_classifier", chosen by CV) when
+  an explicit cue fires (un-negated, current, not an idiom); rules only: any explicit or indirect cue. A reply that encourages self-harm
   raises the flag too and has safety 0.
 - safety: the reply's safety times (1 - user_risk / 2): a reply cannot make a crisis safe.
 - persona: `rules.persona_mode`. The crisis pointer is appended to the reply whenever flagged.
@@ -138,8 +138,12 @@ class Scorer:
         emb = self.encoder.encode([without_idioms(t) for t in user_texts])
         probs = self.heads.heads["crisis"].predict(message_features(emb, msg_cues))[:, 0]
         tau = self.heads.crisis_threshold
+        cue_flags = self.heads.crisis_rule == "cue_or_classifier"
         risks = [
-            UserRisk(bool(c.explicit) or p >= tau, 1.0 if c.explicit else float(p))
+            UserRisk(
+                bool(cue_flags and c.explicit) or p >= tau,
+                1.0 if cue_flags and c.explicit else float(p),
+            )
             for c, p in zip(msg_cues, probs)
         ]
         return risks, emb
