@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import platform
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -73,6 +74,23 @@ def free_port() -> int:
 def server_overrides(args) -> list[str]:
     gpu = ["instances=gpu", "lm.device=cuda"] if args.gpu else []
     return ["profile=performance", f"lm.max_new_tokens={args.max_new_tokens}", *gpu, *args.override]
+
+
+def exported_lm_overrides(overrides: list[str], console: Console) -> list[str]:
+    """lm=python / lm=libtorch fix max_new_tokens in the exported file: point the server at an
+    export made (once) with the sweep's value, unless the caller named an artifact_dir."""
+    lm = compose_config(overrides).lm
+    if lm.runtime == "hf" or lm.get("artifact_dir"):
+        return []
+    out = state_dir() / "exports" / f"bench-{lm.max_new_tokens}-{lm.dtype}"
+    if not (out / "model.pt").is_file():
+        console.print(f"exporting the LM with max_new_tokens={lm.max_new_tokens} to {out} (once)")
+        cmd = [str(Path(sys.executable).parent / "pixel"), "export", "--out", str(out), "--checkpoint",
+               str(lm.checkpoint), "--dtype", str(lm.dtype), "--max-new-tokens", str(lm.max_new_tokens)]
+        if subprocess.run(cmd).returncode != 0:
+            raise pa.BenchmarkError(f"`{' '.join(cmd)}` failed: fix the export or pass "
+                                    "--override lm.artifact_dir=<an export with this max_new_tokens>")
+    return [f"lm.artifact_dir={out}"]
 
 
 def start_server(overrides: list[str], work: Path):
@@ -159,6 +177,8 @@ def run(args, console: Console) -> Path:
     binary = pa.find_perf_analyzer(args.perf_analyzer)
     pa.check_runs(binary)
     overrides = server_overrides(args)
+    if args.url is None:
+        overrides += exported_lm_overrides(overrides, console)
     cfg = compose_config(overrides)
     load_before = os.getloadavg()
     server = None
@@ -186,7 +206,7 @@ def run(args, console: Console) -> Path:
             if not args.no_client:
                 status.update("client load test (PixelClient)…")
                 client_levels = [c for c in levels if c in (1, 4, 16)] or levels[:1]
-                n = args.client_requests or (8 if args.quick else 32)
+                n = args.client_requests or (8 if args.quick else 16)
                 client_rows = asyncio.run(client_load(url, levels=client_levels, requests=n))
     finally:
         if server is not None:
