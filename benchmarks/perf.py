@@ -144,15 +144,20 @@ def prepare_inputs(client, cfg, work: Path, targets: list[str]) -> dict[str, Pat
     return data
 
 
-def sweep_target(binary, client, *, target, url, data, levels, quick, fixed, work, progress) -> tuple[list, list]:
+def sweep_target(binary, client, *, target, url, data, levels, quick, fixed, work, progress,
+                 failures: list[str]) -> tuple[list, list]:
     client.infer(target, bench_inputs.first_request(data, client.get_model_metadata(target, as_json=True)),
                  client_timeout=1800)  # warm-up: first-call costs stay out of the windows
     sweep, steps = [], []
     for c in levels:
         progress(f"{target} at concurrency {c}")
         before = server_stats.snapshot(client)
-        r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=c,
-                       window=window_for(target, c, quick, fixed), csv_path=work / f"{target}-{c}.csv")
+        try:
+            r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=c,
+                           window=window_for(target, c, quick, fixed), csv_path=work / f"{target}-{c}.csv")
+        except pa.BenchmarkError as exc:  # one bad point must not throw away a long run
+            failures.append(f"{target} at concurrency {c}: {str(exc).splitlines()[0]}")
+            continue
         after = server_stats.snapshot(client)
         compute = sum(r.get(f"server_compute_{p}_us", 0.0) for p in ("input", "infer", "output"))
         sweep.append({"target": target, "concurrency": c, "requests": r["requests"],
@@ -163,13 +168,77 @@ def sweep_target(binary, client, *, target, url, data, levels, quick, fixed, wor
     return sweep, steps
 
 
-def run(args, console: Console) -> Path:
+def conditions(args, *, url, overrides, cfg, binary, load: tuple, failures: list[str]) -> dict:
+    (b1, b5, b15), (a1, a5, a15) = load
+    windows = (f"{args.requests_per_window} requests each" if args.requests_per_window else
+               "LM targets: max(2, c) requests each; tokenizer/scoring: max(10, 2c)" if args.quick else
+               "LM targets: max(4, 2c) requests each; tokenizer/scoring: max(40, 4c)")
+    return {
+        "title": f"{'GPU' if args.gpu else 'CPU'} run of {dt.date.today().isoformat()}",
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine() + (f", GPU: {gpu_name()}" if args.gpu else ", no GPU"),
+        "load average (1, 5, 15 min) before / after": f"{b1:.2f} {b5:.2f} {b15:.2f} / "
+        f"{a1:.2f} {a5:.2f} {a15:.2f} (other work shared the cores)",
+        "server": (f"running server at {url} (its own config; the LM line below is the default's)"
+                   if args.url else "tritonserver 2.51 (PyPI) started by the harness on free ports, "
+                   f"overrides `{' '.join(overrides)}`"),
+        "LM": f"runtime `{cfg.lm.runtime}`, {cfg.lm.get('dtype', '?')}, greedy, max_new_tokens "
+              f"{cfg.lm.max_new_tokens} (kept small: a 2-core CPU generates ~20-30 tokens/s at batch 1)",
+        "perf_analyzer": f"`{binary}`, gRPC, `--input-data` (16 invented messages, 3-870 characters), "
+                         f"three count windows per point ({windows})",
+        "points that failed": "; ".join(failures) or "none",
+        "python": sys.version.split()[0],
+    }
+
+
+def write_results(results: Path, *, sweep, steps, client_rows, conditions: dict, device: str) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    write_csv(sweep, results / "sweep.csv")
+    write_csv(steps, results / "steps.csv")
+    write_csv(client_rows, results / "client.csv")
+    (results / "summary.md").write_text(render_summary(sweep=sweep, steps=steps, client=client_rows,
+                                                       conditions=conditions))
+    plots.throughput(sweep + client_rows, results / "throughput.png", f"Throughput vs concurrency ({device})")
+    plots.latency(sweep, results / "latency.png", f"Latency percentiles ({device})")
+    plots.step_split(steps, results / "steps.png", f"Where an ensemble request's time goes ({device})")
+
+
+def measure_all(args, console: Console, *, url: str, cfg, binary: Path, work: Path, levels: list[int],
+                failures: list[str]) -> tuple[list, list, list]:
     import asyncio
 
     import tritonclient.grpc as grpcclient
 
     from benchmarks.client_load import client_load
 
+    client = grpcclient.InferenceServerClient(url)
+    targets = [t for t in args.targets if client.is_model_ready(t)]
+    if "pixel" not in targets:
+        raise pa.BenchmarkError(f"the ensemble `pixel` is not ready at {url}")
+    skipped = [t for t in args.targets if t not in targets]
+    if skipped:
+        console.print(f"not served at {url}, skipped: {', '.join(skipped)}")
+    with console.status("preparing inputs (tokenizing; one LM call for the scoring inputs)…"):
+        data = prepare_inputs(client, cfg, work, targets)
+    sweep, steps, client_rows = [], [], []
+    with console.status("") as status:
+        for t in targets:
+            s, st = sweep_target(binary, client, target=t, url=url, data=data[t], levels=levels,
+                                 quick=args.quick, fixed=args.requests_per_window, work=work,
+                                 progress=lambda m: status.update(f"perf_analyzer: {m}"), failures=failures)
+            sweep += s
+            steps += st
+            console.print(f"{t}: " + ", ".join(f"c{r['concurrency']} {r['throughput_rps']:.2f} req/s "
+                                               f"p50 {r['p50_ms']:.0f} ms" for r in s))
+        if not args.no_client:
+            status.update("client load test (PixelClient)…")
+            client_levels = [c for c in levels if c in (1, 4, 16)] or levels[:1]
+            n = args.client_requests or (8 if args.quick else 16)
+            client_rows = asyncio.run(client_load(url, levels=client_levels, requests=n))
+    return sweep, steps, client_rows
+
+
+def run(args, console: Console) -> Path:
     results = args.results or project_root() / "benchmarks" / "results" / ("gpu" if args.gpu else "cpu")
     levels = args.concurrency or ([1, 4] if args.quick else [1, 2, 4, 8, 16])
     work = state_dir() / "bench" / results.name  # inputs, raw CSVs, repository, server log
@@ -181,66 +250,25 @@ def run(args, console: Console) -> Path:
         overrides += exported_lm_overrides(overrides, console)
     cfg = compose_config(overrides)
     load_before = os.getloadavg()
-    server = None
+    server, failures = None, []
     if args.url is None:
         with console.status("starting tritonserver (performance profile) with the baseline…"):
             server = start_server(overrides, work)
     url = args.url or server.grpc_url
     try:
-        client = grpcclient.InferenceServerClient(url)
-        targets = [t for t in args.targets if client.is_model_ready(t)]
-        if "pixel" not in targets:
-            raise pa.BenchmarkError(f"the ensemble `pixel` is not ready at {url}")
-        with console.status("preparing inputs (tokenizing; one LM call for the scoring inputs)…"):
-            data = prepare_inputs(client, cfg, work, targets)
-        sweep, steps = [], []
-        with console.status("") as status:
-            for t in targets:
-                s, st = sweep_target(binary, client, target=t, url=url, data=data[t], levels=levels,
-                                     quick=args.quick, fixed=args.requests_per_window, work=work, progress=lambda m: status.update(f"perf_analyzer: {m}"))
-                sweep += s
-                steps += st
-                console.print(f"{t}: " + ", ".join(f"c{r['concurrency']} {r['throughput_rps']:.2f} req/s "
-                                                   f"p50 {r['p50_ms']:.0f} ms" for r in s))
-            client_rows = []
-            if not args.no_client:
-                status.update("client load test (PixelClient)…")
-                client_levels = [c for c in levels if c in (1, 4, 16)] or levels[:1]
-                n = args.client_requests or (8 if args.quick else 16)
-                client_rows = asyncio.run(client_load(url, levels=client_levels, requests=n))
+        sweep, steps, client_rows = measure_all(args, console, url=url, cfg=cfg, binary=binary, work=work,
+                                                levels=levels, failures=failures)
     finally:
         if server is not None:
             server.stop()
-    load_after = os.getloadavg()
-    conditions = {
-        "title": f"{'GPU' if args.gpu else 'CPU'} run of {dt.date.today().isoformat()}",
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": machine() + (f", GPU: {gpu_name()}" if args.gpu else ", no GPU"),
-        "load average (1, 5, 15 min) before / after": f"{load_before[0]:.2f} {load_before[1]:.2f} "
-        f"{load_before[2]:.2f} / {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
-        "(other work shared the cores)",
-        "server": (f"running server at {url} (its own config; the LM line below is the default's)"
-                   if args.url else "tritonserver 2.51 (PyPI) started by the harness on free ports, "
-                   f"overrides `{' '.join(overrides)}`"),
-        "LM": f"runtime `{cfg.lm.runtime}`, {cfg.lm.get('dtype', '?')}, greedy, max_new_tokens "
-              f"{cfg.lm.max_new_tokens} (kept small: a 2-core CPU generates ~20-30 tokens/s at batch 1)",
-        "perf_analyzer": f"`{binary}`, gRPC, `--input-data` (16 invented messages, 3-870 characters), "
-                         "three count windows per point ("
-                         + (f"{args.requests_per_window} requests each" if args.requests_per_window else
-                            "LM targets: max(2, c) requests each; tokenizer/scoring: max(10, 2c)" if args.quick else
-                            "LM targets: max(4, 2c) requests each; tokenizer/scoring: max(40, 4c)") + ")",
-        "python": sys.version.split()[0],
-    }
-    results.mkdir(parents=True, exist_ok=True)
-    write_csv(sweep, results / "sweep.csv")
-    write_csv(steps, results / "steps.csv")
-    write_csv(client_rows, results / "client.csv")
-    (results / "summary.md").write_text(render_summary(sweep=sweep, steps=steps, client=client_rows,
-                                                       conditions=conditions))
-    device = "GPU" if args.gpu else "CPU"
-    plots.throughput(sweep + client_rows, results / "throughput.png", f"Throughput vs concurrency ({device})")
-    plots.latency(sweep, results / "latency.png", f"Latency percentiles ({device})")
-    plots.step_split(steps, results / "steps.png", f"Where an ensemble request's time goes ({device})")
+    if not sweep:
+        raise pa.BenchmarkError("no point was measured: " + "; ".join(failures))
+    for f in failures:
+        console.print(f"[yellow]failed point[/] {f}")
+    cond = conditions(args, url=url, overrides=overrides, cfg=cfg, binary=binary,
+                      load=(load_before, os.getloadavg()), failures=failures)
+    write_results(results, sweep=sweep, steps=steps, client_rows=client_rows, conditions=cond,
+                  device="GPU" if args.gpu else "CPU")
     return results
 
 
