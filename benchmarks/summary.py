@@ -45,6 +45,26 @@ def _sweep_table(sweep: list[dict]) -> list[str]:
     return lines
 
 
+def _ratio_table(sweep: list[dict]) -> list[str]:
+    """The ratios at each concurrency too, so a reader can see they are not one lucky point."""
+    by = {(r["target"], int(r["concurrency"])): r for r in sweep}
+    levels = sorted({c for t, c in by if t == "pixel"})
+    lines = ["| concurrency | ensemble ÷ LM throughput | ensemble − LM p50 ms | tokenizer ÷ ensemble "
+             "throughput | ensemble ÷ baseline throughput | ensemble ÷ baseline p50 |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for c in levels:
+        e, lm, tok, base = (by.get((t, c)) for t in ("pixel", "pixel_lm", "tokenizer", "baseline"))
+        cells = [
+            _f(e["throughput_rps"] / lm["throughput_rps"] if lm else None),
+            _f(e["p50_ms"] - lm["p50_ms"] if lm else None, ".1f"),
+            _f(tok["throughput_rps"] / e["throughput_rps"] if tok else None, ".1f"),
+            _f(e["throughput_rps"] / base["throughput_rps"] if base else None),
+            _f(e["p50_ms"] / base["p50_ms"] if base else None),
+        ]
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _split_table(steps: list[dict], concurrency: int) -> list[str]:
     split = time_split(steps, concurrency=concurrency)
     if not split:
@@ -90,7 +110,8 @@ def render_summary(*, sweep: list[dict], steps: list[dict], client: list[dict], 
               "Peaks are each target's highest throughput over the sweep; p50s are compared at the lowest "
               "concurrency, where queueing does not blur them.", "", "## Targets", ""]
     lines += [f"- `{t}`: {note}" for t, note in TARGET_NOTES.items()]
-    lines += ["", "## Sweep", "", *_sweep_table(sweep), "",
+    lines += ["", "## Ratios at each concurrency", "", *_ratio_table(sweep), "",
+              "## Sweep", "", *_sweep_table(sweep), "",
               "## Where the time goes (ensemble, server side)", "",
               "From Triton's per-model statistics, read before and after each point: each step's queue "
               "and compute time per request (a batched execution counts in full for every request in it); "
