@@ -29,11 +29,13 @@ def add_parser(sub) -> None:
                         "looks for lm=python / lm=libtorch)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="weight dtype")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]: where validation runs")
-    p.add_argument("--max-new-tokens", type=int, default=64, help="response length cap (fixed in the file)")
+    p.add_argument("--max-new-tokens", type=int, default=64,
+                   help="response length cap (fixed in the file)")
     p.add_argument("--max-seq-len", type=int, default=None,
                    help="prompt + response cap (default: the checkpoint's context length)")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass when temperature > 0")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="nucleus sampling mass when temperature > 0")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (fixed in the file)")
     p.set_defaults(func=run)
 

@@ -74,7 +74,8 @@ class PixelLM(nn.Module):
         self.seed = seed
         self.register_buffer("stop_ids", torch.tensor(stop_ids, dtype=torch.long), persistent=False)
 
-    def _cache(self, batch: int, length: int, device: torch.device) -> Tuple[List[Tensor], List[Tensor]]:
+    def _cache(self, batch: int, length: int,
+               device: torch.device) -> Tuple[List[Tensor], List[Tensor]]:
         dtype = self.model.output.weight.dtype
         return (self.model.new_cache(batch, length, device, dtype),
                 self.model.new_cache(batch, length, device, dtype))
@@ -107,7 +108,8 @@ class PixelLM(nn.Module):
         B, T = input_ids.shape
         N = self.max_new_tokens
         device = input_ids.device
-        torch._assert(T + N <= self.max_seq_len, "prompt length + max_new_tokens exceeds max_seq_len")
+        torch._assert(T + N <= self.max_seq_len,
+                      "prompt length + max_new_tokens exceeds max_seq_len")
         generator = torch.Generator(device=device)
         generator.manual_seed(self.seed)
         k_caches, v_caches = self._cache(B, T + N, device)
@@ -130,7 +132,8 @@ class PixelLM(nn.Module):
             finished = finished | stopped
             if step == N - 1 or bool(finished.all()):
                 break
-            h1 = self.decode_one_token(next_token, position, key_valid, k_caches, v_caches, T + step)
+            h1 = self.decode_one_token(next_token, position, key_valid, k_caches, v_caches,
+                                       T + step)
             position = position + 1
             next_token = sample(self.model.output(h1), self.temperature, self.top_p, generator)
         return output_ids, output_length[:, None], pooled

@@ -1,4 +1,4 @@
-"""Checkpoint -> validated TorchScript artifact (`model.pt`) + tokenizer + metadata, installed atomically.
+"""Checkpoint -> validated TorchScript `model.pt` + tokenizer + metadata, installed atomically.
 
 Everything is written to a temporary folder beside the destination; the destination is replaced
 only after the saved file, loaded back, passed validation against Hugging Face. A failed export
@@ -172,7 +172,8 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
     try:
         progress("scripting (TorchScript)")
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated upstream
+            # TorchScript is deprecated upstream but is what the LibTorch backend loads.
+            warnings.simplefilter("ignore", DeprecationWarning)
             scripted = torch.jit.script(module)
             torch.jit.save(scripted, str(tmp / "model.pt"),
                            _extra_files={"metadata.json": json.dumps(metadata)})

@@ -1,8 +1,8 @@
 """Load a Hugging Face Llama/Mistral/Qwen2 checkpoint into our `Transformer`.
 
 Sources: a folder with `config.json` and safetensors (one file or sharded with an index), or a GGUF
-file (dequantised by transformers). An optional PEFT LoRA adapter is merged into the weights at load.
-Every problem is reported by name: the architecture, the missing tensor, the tensor with a wrong shape.
+file (dequantised by transformers). An optional PEFT LoRA adapter is merged into the weights at
+load. Every problem is reported by name: the architecture, the missing tensor, the wrong shape.
 """
 
 from __future__ import annotations
@@ -188,7 +188,8 @@ def _read_folder_state(folder: Path) -> dict[str, Tensor]:
         state: dict[str, Tensor] = {}
         for shard in sorted(set(weight_map.values())):
             if not (folder / shard).is_file():
-                raise CheckpointError(f"shard {shard} listed in {index.name} is missing from {folder}")
+                raise CheckpointError(
+                    f"shard {shard} listed in {index.name} is missing from {folder}")
             state.update(_load_safetensors(folder / shard))
         return state
     if single.is_file():
@@ -216,7 +217,8 @@ def load_checkpoint(path: str | Path, *, adapter: str | Path | None = None,
         tokenizer_dir, gguf_file = path.parent, path.name
     elif path.is_dir():
         if not (path / "config.json").is_file():
-            raise CheckpointError(f"{path} has no config.json: not a Hugging Face checkpoint folder")
+            raise CheckpointError(
+                f"{path} has no config.json: not a Hugging Face checkpoint folder")
         try:
             cfg = json.loads((path / "config.json").read_text())
         except json.JSONDecodeError as exc:

@@ -91,7 +91,7 @@ PRESETS: dict[str, dict] = {
 
 
 def rope_inv_freq(args: ModelArgs) -> tuple[Tensor, float]:
-    """Inverse frequencies and attention scaling, as Hugging Face computes them for this rope type."""
+    """Inverse frequencies and attention scaling, as Hugging Face computes them per rope type."""
     base = 1.0 / (args.rope_theta ** (torch.arange(0, args.head_dim, 2, dtype=torch.int64).float()
                                       / args.head_dim))
     scaling = dict(args.rope_scaling or {})
@@ -191,7 +191,8 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
                 v_cache: Tensor, cache_start: int) -> Tensor:
-        h = x + self.attention(self.attention_norm(x), cos, sin, mask, k_cache, v_cache, cache_start)
+        h = x + self.attention(self.attention_norm(x), cos, sin, mask, k_cache, v_cache,
+                               cache_start)
         return h + self.feed_forward(self.ffn_norm(h))
 
 

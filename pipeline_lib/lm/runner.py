@@ -84,7 +84,8 @@ class ExportedLMRunner:
                 "input_ids", f"{input_ids.shape[1]} prompt tokens + {self.max_new_tokens} new "
                 f"tokens exceed the exported max_seq_len {self.max_seq_len}")
         ids = torch.from_numpy(np.ascontiguousarray(input_ids, dtype=np.int64)).to(self.device)
-        mask = torch.from_numpy(np.ascontiguousarray(attention_mask, dtype=np.int64)).to(self.device)
+        mask = torch.from_numpy(np.ascontiguousarray(attention_mask, dtype=np.int64))
+        mask = mask.to(self.device)
         # The profiling executor re-specialises on every new sequence length (each decode step is
         # one) and stalls for seconds; the plain interpreter is fast and steady. Triton's LibTorch
         # backend gets the same through DISABLE_OPTIMIZED_EXECUTION=true.

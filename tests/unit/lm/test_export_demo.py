@@ -39,8 +39,9 @@ def test_exported_demo_model_greedy_equals_hugging_face(tmp_path, demo_tokenizer
     hf = AutoModelForCausalLM.from_pretrained(demo_tokenizer_dir, dtype=torch.float32).eval()
     for i, row in enumerate(rows):
         with torch.inference_mode():
-            ref = hf.generate(torch.tensor([row]), attention_mask=torch.ones(1, len(row), dtype=torch.long),
-                              max_new_tokens=32, do_sample=False)[0, len(row):].tolist()
+            ids = torch.tensor([row])
+            ref = hf.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=32,
+                              do_sample=False)[0, len(row):].tolist()
         if 2 in ref:  # <|im_end|>: our output_length counts the tokens before it
             ref = ref[: ref.index(2)]
         assert output_ids[i, : output_length[i]].tolist() == ref, PROMPTS[i]
