@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
+import peft  # the `lora` extra, installed by `make setup`
 import pytest
 import torch
 
-peft = pytest.importorskip("peft", reason="the `lora` extra (peft) is not installed")
+from pipeline_lib.lm.decode import PixelLM
+from pipeline_lib.lm.loader import load_checkpoint
+from pipeline_lib.lm.lora import AdapterError
 
-from pipeline_lib.lm.decode import PixelLM  # noqa: E402
-from pipeline_lib.lm.loader import load_checkpoint  # noqa: E402
-from pipeline_lib.lm.lora import AdapterError  # noqa: E402
-
-from .tiny_models import tiny_hf_model  # noqa: E402
+from .tiny_models import tiny_hf_model
 
 
 @pytest.fixture
