@@ -96,7 +96,7 @@ N_CUE_FEATURES = 10
 
 # "I wouldn't care if I didn't wake up", "I don't see why I should keep living": these assert.
 _NOT_NEGATING = re.compile(
-    r"\b(wouldn't|don't|didn't|would not|do not|won't) (care|mind)\b|\bdon't (see|know) why\b"
+    r"\b(wouldn't|don't|didn't|would not|do not|won't) (care|mind)\b|\b(don't|do not) (see|know)( why)?\s*$"
 )
 
 

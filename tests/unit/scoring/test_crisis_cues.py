@@ -25,11 +25,13 @@ NEGATED = [
     "I would never kill myself, I love my kids too much",
     "I don't want to hurt myself, I just need to vent",
     "no, I have no intention of ending my life",
+    "I haven't hurt myself and I don't plan to",
 ]
 PAST = [
     "I used to cut myself in high school, it has been years",
     "years ago I tried to end my life and I'm grateful I survived",
     "when I was 15 I was suicidal",
+    "I self-harmed once in 2014 and have been okay since",
 ]
 CURRENT = [
     "I want to kill myself",
@@ -44,6 +46,10 @@ CURRENT = [
     "I used to cut myself and now I'm cutting myself again",
     "he hits me and I'm not safe at home",
     "I want to diiie",
+    "ive been cuttin myself again",
+    "i dnt want to live anymore",
+    "I don't see why I should keep living",
+    "my partner threatened to kill me if I leave",
 ]
 INDIRECT = [
     "I've been giving my things away to friends",
@@ -106,3 +112,15 @@ def test_normalise_handles_leetspeak_and_contractions():
 def test_features_are_bounded():
     feats = find_cues("kill myself kill myself kill myself. end my life. suicide").as_features()
     assert all(0.0 <= f <= 1.0 for f in feats)
+
+
+def test_questions_about_the_topic_are_not_current():
+    for text in ("why do people self harm", "how common is suicide among students"):
+        cues = find_cues(text)
+        assert not cues.any_current and cues.topic >= 1
+
+
+def test_joke_markers_are_a_feature_and_never_cancel_a_cue():
+    cues = find_cues("lol I actually want to kill myself")
+    assert cues.jokes == 1 and cues.explicit == 1
+    assert cues.as_features()[-1] == 1.0

@@ -37,6 +37,16 @@ def test_pairs_size_labels_and_grouped_split():
     assert len([g for g, s in split_of.items() if s == "test"]) >= 10
 
 
+def test_the_split_change_kept_every_original_test_message_in_test():
+    rows = load_crisis()
+    assert len(rows) >= 700
+    v1 = [r for r in rows if r.batch == "v1"]
+    assert len(v1) == 439 and sum(r.split == "test" for r in v1) == 108
+    assert {r.batch for r in rows} == {"v1", "v2"}
+    test_groups = {p.group for p in load_pairs(split="test")}
+    assert len(test_groups) >= 40  # the EQ pair test: >= 40 messages with both reply styles
+
+
 def test_a_malformed_file_names_the_line(tmp_path):
     (tmp_path / "crisis_messages.tsv").write_text("id\tsplit\tcrisis\tkind\ttext\nm1\tdev\t1\tx\thi\n")
     with pytest.raises(DatasetError, match=":2:"):

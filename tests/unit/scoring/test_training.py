@@ -32,6 +32,19 @@ def test_training_reads_only_the_train_split(trained):
     assert 0.0 < report.crisis_threshold <= 0.5
 
 
+def test_crisis_selection_is_recorded(trained):
+    import json
+
+    from pipeline_lib.scoring.training import CRISIS_C_GRID, CRISIS_RULES, CUE_WEIGHT_GRID, TARGET_RECALL
+
+    out, report = trained
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["crisis_rule"] == report.crisis_rule in CRISIS_RULES
+    assert report.crisis_c in CRISIS_C_GRID and report.crisis_cue_weight in CUE_WEIGHT_GRID
+    assert report.oof_recall >= TARGET_RECALL  # the threshold keeps the out-of-fold recall on train
+    assert len(meta["crisis_platt"]) == 2 and meta["crisis_platt"][0] > 0  # calibration keeps order
+
+
 def test_trained_scorer_keeps_the_contract(trained):
     out, _ = trained
     scorer = Scorer.load(out, crisis_pointer="Call the line.")
