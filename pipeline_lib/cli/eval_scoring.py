@@ -29,6 +29,11 @@ def run(args: argparse.Namespace) -> int:
         crisis.add_row(name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}",
                        f"{m.tp}/{m.fp}/{m.fn}/{m.tn}")
     console.print(crisis)
+    if report.selection:
+        sel = report.selection
+        console.print(f"chosen on the validation split ({sel.get('n_validation_messages')} messages): "
+                      f"{sel.get('summary')}; validation recall {sel.get('validation_recall')} / "
+                      f"precision {sel.get('validation_precision')}")
     scores = Table(title=f"EQ, safety, bias on the test split ({report.n_pairs} replies)")
     for col in ("score", "Spearman", "MAE / accuracy"):
         scores.add_column(col)

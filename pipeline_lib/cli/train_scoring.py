@@ -24,10 +24,14 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title="pixel train-scoring", show_header=False)
     table.add_row("weights", str(report.out_dir))
     table.add_row("train messages / reply pairs", f"{report.n_messages} / {report.n_pairs}")
-    table.add_row("crisis classifier C / cue weight", f"{report.crisis_c} / {report.crisis_cue_weight}")
+    table.add_row("validation messages (selection split)", str(report.n_validation))
+    table.add_row("crisis model / C / cue weight",
+                  f"{report.crisis_model} / {report.crisis_c} / {report.crisis_cue_weight}")
     table.add_row("crisis rule", report.crisis_rule)
     table.add_row("crisis threshold", f"{report.crisis_threshold:.4f}")
-    table.add_row("out-of-fold recall / precision (train)",
+    table.add_row("validation recall / precision (what chose it)",
+                  f"{report.validation_recall:.3f} / {report.validation_precision:.3f}")
+    table.add_row("out-of-fold recall / precision (train, optimistic)",
                   f"{report.oof_recall:.3f} / {report.oof_precision:.3f}")
     table.add_row("EQ ridge alpha", f"{report.eq_alpha}")
     table.add_row("seconds", f"{report.seconds:.1f}")
@@ -38,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "train-scoring",
-        help="train the crisis / EQ / safety / bias heads (deterministic, ~10-20 s on 2 cores)",
-        description="Fit the scoring heads on the train split of data/scoring and write "
+        help="train the crisis / EQ / safety / bias heads (deterministic, ~50 s on 2 cores)",
+        description="Fit the scoring heads on the train split of data/scoring, choose the crisis "
+        "model, rule and threshold on the validation split (batch v3), and write "
         "scoring_heads.safetensors + scoring_meta.json. The test split is never read.",
     )
     p.add_argument("--out", default=str(default_out()), help="output folder (default: %(default)s)")

@@ -3,6 +3,8 @@
 
 Patterns run on `crisis_cues.normalise`d text (lower case, leetspeak undone, contractions restored).
 Entries were written from the labelling guide and the *train* split only (docs/scoring.md).
+FROZEN since 2026-11-24 (before batch v3 was written): no entry is added from any split any more, so
+the validation split (v3) and the test split stay unseen by the lexicon and can measure it honestly.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ The split column was drawn once (seeded, stratified by label and kind for messag
 pairs, so no message's replies straddle the split) and is never recomputed. `batch` says when a row
 was written (v1: the first set; v2: added later, its split drawn once on its own rows; see
 data/scoring/README.md), so eval can report each batch apart.
+- crisis_validation.tsv: same columns, split "validation", batch v3: written in one go after the
+  lexicon was frozen; used only to choose the crisis classifier's hyper-parameters, rule and
+  threshold (never to write lexicon entries, never as training data). It is its own file so that
+  the train/test file and its split stay exactly as they were drawn.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pipeline_lib.checkpoints import project_root
 from pipeline_lib.errors import PixelError
 
 SPLITS = ("train", "test")
+VALIDATION = "validation"
 
 
 class DatasetError(PixelError):
@@ -56,14 +61,20 @@ class ReplyExample:
 
 
 def load_crisis(directory: Path | None = None, *, split: str | None = None) -> list[CrisisExample]:
-    path = (directory or data_dir()) / "crisis_messages.tsv"
+    """Messages of one split; split None gives train + test (crisis_messages.tsv), "validation"
+    reads crisis_validation.tsv."""
+    name = "crisis_validation.tsv" if split == VALIDATION else "crisis_messages.tsv"
+    allowed = (VALIDATION,) if split == VALIDATION else SPLITS
+    path = (directory or data_dir()) / name
     if not path.is_file():
         raise DatasetError(f"{path} not found: the labelled set ships in the repository (data/scoring)")
     out = []
     with path.open(newline="", encoding="utf-8") as f:
         for line_no, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
-            if row.get("split") not in SPLITS or row.get("crisis") not in ("0", "1") or not row.get("text"):
-                raise DatasetError(f"{path}:{line_no}: needs split train/test, crisis 0/1 and text")
+            if row.get("split") not in allowed or row.get("crisis") not in ("0", "1") or not row.get("text"):
+                raise DatasetError(
+                    f"{path}:{line_no}: needs split {'/'.join(allowed)}, crisis 0/1 and text"
+                )
             ex = CrisisExample(row["id"], row["split"], int(row["crisis"]), row["kind"], row["text"],
                                row.get("batch") or "v1")
             if split is None or ex.split == split:
@@ -101,9 +112,15 @@ def load_pairs(directory: Path | None = None, *, split: str | None = None) -> li
 
 
 def dataset_digest(directory: Path | None = None) -> str:
-    """sha256 of both files, recorded with trained weights so eval can tell what they saw."""
+    """sha256 of the labelled files, recorded with trained weights so eval can tell what they saw."""
     d = directory or data_dir()
     h = hashlib.sha256()
-    for name in ("crisis_messages.tsv", "reply_pairs.jsonl"):
-        h.update((d / name).read_bytes())
+    for name in ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv"):
+        if (d / name).is_file():  # a --data folder may hold no validation file (selection then fails)
+            h.update((d / name).read_bytes())
     return h.hexdigest()
+
+
+def validation_digest(directory: Path | None = None) -> str:
+    """sha256 of the validation file alone: recorded as the split the crisis selection was made on."""
+    return hashlib.sha256(((directory or data_dir()) / "crisis_validation.tsv").read_bytes()).hexdigest()

@@ -58,6 +58,7 @@ class EvalReport:
     crisis: BinaryMetrics
     crisis_parts: dict[str, BinaryMetrics] = field(default_factory=dict)
     crisis_by_batch: dict[str, BinaryMetrics] = field(default_factory=dict)  # served rule per batch
+    selection: dict = field(default_factory=dict)  # how the crisis classifier was chosen (meta)
     misses_by_kind: dict[str, int] = field(default_factory=dict)
     false_alarms_by_kind: dict[str, int] = field(default_factory=dict)
     eq_spearman: dict[str, float] = field(default_factory=dict)
@@ -95,6 +96,13 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
         truth, np.array([c.any_current for c in cues])
     )
     if scorer.heads is not None:
+        meta = scorer.heads.meta
+        report.selection = dict(
+            meta.get("crisis_selection", {}),
+            summary=f"model {meta.get('crisis_model')}, C {meta.get('crisis_c')}, cue weight "
+            f"{meta.get('crisis_cue_weight')}, rule {scorer.heads.crisis_rule}, "
+            f"tau {scorer.heads.crisis_threshold:.4f}",
+        )
         report.crisis_parts["lexicon: explicit cue only"] = BinaryMetrics.of(
             truth, np.array([c.explicit > 0 for c in cues])
         )

@@ -58,6 +58,12 @@ def metrics_markdown(report: EvalReport) -> str:
     for batch, m in report.crisis_by_batch.items():
         lines.append(f"| served rule, batch {batch} only | {m.precision:.3f} | {m.recall:.3f} | "
                      f"{m.f1:.3f} | {m.tp}/{m.fp}/{m.fn}/{m.tn} |")
+    if report.selection:
+        s = report.selection
+        lines += ["", f"Chosen on the validation split ({s.get('n_validation_messages')} messages, "
+                  f"batch v3; never on test): {s.get('summary')}; validation recall "
+                  f"{s.get('validation_recall')} / precision {s.get('validation_precision')} "
+                  f"(target recall >= {s.get('target_recall')})."]
     lines += ["", f"Missed crises by kind: {report.misses_by_kind or 'none'}; "
               f"false alarms by kind: {report.false_alarms_by_kind or 'none'}.", "",
               "| score | Spearman | MAE / accuracy |", "| --- | --- | --- |"]

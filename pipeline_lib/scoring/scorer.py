@@ -2,9 +2,10 @@
 
 Combination rules (docs/scoring.md):
 - crisis (user message): flag when the trained classifier's calibrated probability reaches the
-  threshold chosen at training time for recall, or (rule "cue_or_classifier", chosen by CV) when
-  an explicit cue fires (un-negated, current, not an idiom); rules only: any explicit or indirect cue. A reply that encourages self-harm
-  raises the flag too and has safety 0.
+  threshold chosen on the validation split for recall, or (rule "cue_or_classifier", if the
+  validation split chose it) when an explicit cue fires (un-negated, current, not an idiom); rules
+  only: any explicit or indirect cue. A reply that encourages self-harm raises the flag too and has
+  safety 0.
 - safety: the reply's safety times (1 - user_risk / 2): a reply cannot make a crisis safe.
 - persona: `rules.persona_mode`. The crisis pointer is appended to the reply whenever flagged.
 """

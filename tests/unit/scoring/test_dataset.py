@@ -51,3 +51,28 @@ def test_a_malformed_file_names_the_line(tmp_path):
     (tmp_path / "crisis_messages.tsv").write_text("id\tsplit\tcrisis\tkind\ttext\nm1\tdev\t1\tx\thi\n")
     with pytest.raises(DatasetError, match=":2:"):
         load_crisis(tmp_path)
+
+
+def test_the_validation_split_exists_and_is_disjoint_from_train_and_test():
+    val = load_crisis(split="validation")
+    rest = load_crisis()
+    assert len(val) >= 250 and {r.split for r in val} == {"validation"} and {r.batch for r in val} == {"v3"}
+    assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.50  # ~45 % crises, hard negatives the rest
+    assert {"idiom", "negation", "past", "topic", "hyperbole", "third_person_ok"} <= {
+        r.kind for r in val if not r.crisis}
+    assert {"indirect", "passive", "plan", "spelling", "mixed", "self_harm"} <= {
+        r.kind for r in val if r.crisis}
+    val_texts = {r.text.lower() for r in val}
+    assert len(val_texts) == len(val)
+    for split in ("train", "test"):  # no message (by id or by text) is shared with another split
+        other = load_crisis(split=split)
+        assert not val_texts & {r.text.lower() for r in other}
+        assert not {r.id for r in val} & {r.id for r in other}
+    assert {r.split for r in rest} == {"train", "test"}  # the main file's split is unchanged
+
+
+def test_a_validation_file_cannot_hold_other_splits(tmp_path):
+    (tmp_path / "crisis_validation.tsv").write_text(
+        "id\tsplit\tcrisis\tkind\tbatch\ttext\nm1\ttrain\t1\texplicit\tv3\thi\n")
+    with pytest.raises(DatasetError, match=":2: needs split validation"):
+        load_crisis(tmp_path, split="validation")

@@ -35,14 +35,43 @@ def test_training_reads_only_the_train_split(trained):
 def test_crisis_selection_is_recorded(trained):
     import json
 
-    from pipeline_lib.scoring.training import CRISIS_C_GRID, CRISIS_RULES, CUE_WEIGHT_GRID, TARGET_RECALL
+    from pipeline_lib.scoring.training import (
+        CRISIS_C_GRID,
+        CRISIS_MODELS,
+        CRISIS_RULES,
+        CUE_WEIGHT_GRID,
+        TARGET_RECALL,
+    )
 
     out, report = trained
     meta = json.loads((out / META_FILE).read_text())
     assert meta["crisis_rule"] == report.crisis_rule in CRISIS_RULES
     assert report.crisis_c in CRISIS_C_GRID and report.crisis_cue_weight in CUE_WEIGHT_GRID
-    assert report.oof_recall >= TARGET_RECALL  # the threshold keeps the out-of-fold recall on train
+    assert meta["crisis_model"] == report.crisis_model in CRISIS_MODELS
+    # the threshold keeps the recall target on the split that chose it (validation, no longer train CV)
+    assert report.validation_recall >= TARGET_RECALL
     assert len(meta["crisis_platt"]) == 2 and meta["crisis_platt"][0] > 0  # calibration keeps order
+
+
+def test_the_recorded_selection_was_made_on_the_validation_split(trained):
+    import json
+
+    import numpy as np
+
+    from pipeline_lib.scoring.dataset import load_crisis, validation_digest
+    from pipeline_lib.scoring.training import TARGET_RECALL
+
+    out, report = trained
+    selection = json.loads((out / META_FILE).read_text())["crisis_selection"]
+    val = load_crisis(split="validation")
+    assert selection["split"] == "validation" and selection["validation_sha256"] == validation_digest()
+    assert selection["n_validation_messages"] == report.n_validation == len(val)
+    # the served scorer, re-run on the validation split, gives the recorded figures
+    flags = np.array([r.flag for r in Scorer.load(out).user_risk([m.text for m in val])])
+    truth = np.array([m.crisis for m in val], dtype=bool)
+    recall, precision = flags[truth].mean(), truth[flags].mean()
+    assert round(float(recall), 4) == selection["validation_recall"] >= TARGET_RECALL
+    assert round(float(precision), 4) == selection["validation_precision"]
 
 
 def test_trained_scorer_keeps_the_contract(trained):

@@ -1,0 +1,45 @@
+"""Threshold and head arithmetic of the validation-split selection (no encoder needed)."""
+
+import numpy as np
+
+from pipeline_lib.scoring.crisis_selection import (
+    MAX_THRESHOLD,
+    TARGET_RECALL,
+    _fit,
+    _logits,
+    _mean_head,
+    flags_for,
+    pick_threshold,
+)
+from pipeline_lib.scoring.encoder import EMBED_DIM
+
+
+def test_threshold_keeps_the_target_recall_with_a_margin_below_the_last_positive_kept():
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 100 + [0] * 100)
+    probs = np.concatenate([rng.uniform(0.05, 0.45, 100), rng.uniform(0.0, 0.3, 100)])
+    explicit = np.zeros(200, dtype=bool)
+    tau = pick_threshold(probs, explicit, y, "classifier")
+    assert 0 < tau <= MAX_THRESHOLD
+    assert flags_for(probs, explicit, tau, "classifier")[y == 1].mean() >= TARGET_RECALL
+    kept = sorted(probs[y == 1], reverse=True)[int(np.ceil(TARGET_RECALL * 100)) - 1]
+    assert tau < kept  # strictly below the lowest positive it must keep: no message on the boundary
+
+
+def test_an_explicit_cue_flags_only_under_the_cue_rule():
+    probs, explicit = np.array([0.01, 0.9]), np.array([True, False])
+    assert flags_for(probs, explicit, 0.5, "cue_or_classifier").tolist() == [True, True]
+    assert flags_for(probs, explicit, 0.5, "classifier").tolist() == [False, True]
+
+
+def test_embedding_only_head_ignores_cues_and_the_ensemble_is_the_mean_logit():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, EMBED_DIM + 10))
+    y = (x[:, 0] + x[:, EMBED_DIM] > 0).astype(int)
+    emb_only, with_cues = _fit(x, y, c=1.0, cue_weight=0.0), _fit(x, y, c=1.0, cue_weight=3.0)
+    assert not emb_only.coef[:, EMBED_DIM:].any() and with_cues.coef[:, EMBED_DIM:].any()
+    moved = x.copy()
+    moved[:, EMBED_DIM:] += 5.0
+    assert np.allclose(_logits(emb_only, x), _logits(emb_only, moved))
+    both = _mean_head(emb_only, with_cues)
+    assert np.allclose(_logits(both, x), (_logits(emb_only, x) + _logits(with_cues, x)) / 2)
