@@ -116,6 +116,20 @@ def rope_inv_freq(args: ModelArgs) -> tuple[Tensor, float]:
     )
 
 
+class Linear(nn.Linear):
+    """nn.Linear with a matrix-vector path for a single input row (batch-1 decode): on CPU `mv`
+    streams the weight at close to memory bandwidth, where the general GEMM path (bf16 above
+    all) does not. Same parameters and state-dict names as nn.Linear."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.numel() != x.shape[-1]:
+            return F.linear(x, self.weight, self.bias)
+        y = torch.mv(self.weight, x.reshape(-1))
+        if self.bias is not None:
+            y = y + self.bias
+        return y.view(list(x.shape[:-1]) + [-1])
+
+
 class RMSNorm(nn.Module):
     def __init__(self, dim: int, eps: float):
         super().__init__()
@@ -143,8 +157,8 @@ class Attention(nn.Module):
         self.head_dim = args.head_dim
         self.n_rep = args.n_head // args.n_local_heads
         total = (args.n_head + 2 * args.n_local_heads) * args.head_dim
-        self.wqkv = nn.Linear(args.dim, total, bias=args.qkv_bias)  # q, k, v fused: one matmul
-        self.wo = nn.Linear(args.n_head * args.head_dim, args.dim, bias=False)
+        self.wqkv = Linear(args.dim, total, bias=args.qkv_bias)  # q, k, v fused: one matmul
+        self.wo = Linear(args.n_head * args.head_dim, args.dim, bias=False)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
                 v_cache: Tensor, cache_start: int) -> Tensor:
@@ -173,8 +187,8 @@ class FeedForward(nn.Module):
     def __init__(self, args: ModelArgs):
         super().__init__()
         self.hidden = args.intermediate_size
-        self.w13 = nn.Linear(args.dim, 2 * args.intermediate_size, bias=False)  # gate and up fused
-        self.w2 = nn.Linear(args.intermediate_size, args.dim, bias=False)
+        self.w13 = Linear(args.dim, 2 * args.intermediate_size, bias=False)  # gate and up fused
+        self.w2 = Linear(args.intermediate_size, args.dim, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         gate, up = self.w13(x).split([self.hidden, self.hidden], dim=-1)
@@ -207,7 +221,7 @@ class Transformer(nn.Module):
         self.tok_embeddings = nn.Embedding(args.vocab_size, args.dim)
         self.layers = nn.ModuleList(TransformerBlock(args) for _ in range(args.n_layer))
         self.norm = RMSNorm(args.dim, args.norm_eps)
-        self.output = nn.Linear(args.dim, args.vocab_size, bias=False)
+        self.output = Linear(args.dim, args.vocab_size, bias=False)
         if args.tie_embeddings:
             self.output.weight = self.tok_embeddings.weight
         inv_freq, attention_scaling = rope_inv_freq(args)
