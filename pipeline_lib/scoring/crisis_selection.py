@@ -9,7 +9,9 @@ after the lexicon was frozen; it decides, and only decides:
   the cue features scaled by a weight ("cues"), or the mean of those two models' logits ("ensemble",
   still one linear head);
 - its L2 strength C and the cue weight;
-- the rule: "classifier" (p >= tau) or "cue_or_classifier" (an explicit cue also flags);
+- the rule: "classifier" (p >= tau) or "cue_or_classifier" (an explicit cue also flags), each
+  with or without "+veto" (no flag when every cue the lexicon found was negated, past, topic or an
+  idiom and none is current);
 - tau: the highest threshold (<= 0.5) that keeps validation recall >= TARGET_RECALL, moved half way
   (in logit space) towards the next lower validation score, a free margin for unseen text.
 Among candidates that reach the recall, the best validation precision wins (grid order on a tie).
@@ -35,7 +37,9 @@ CRISIS_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 # are penalised more than an embedding dimension, above 1 less.
 CUE_WEIGHT_GRID = (0.0, 0.3, 1.0, 3.0)
 CRISIS_MODELS = ("embedding", "cues", "ensemble")
-CRISIS_RULES = ("cue_or_classifier", "classifier")
+# "+veto": a message whose cues the lexicon all set aside (negated, past, topic, idiom) and that has
+# no current cue is not flagged whatever p says ("I'm not suicidal, just tired").
+CRISIS_RULES = ("cue_or_classifier", "classifier", "cue_or_classifier+veto", "classifier+veto")
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,18 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
-def flags_for(probs: np.ndarray, explicit: np.ndarray, tau: float, rule: str) -> np.ndarray:
-    return (explicit & (rule == "cue_or_classifier")) | (probs >= tau)
+def flags_for(
+    probs: np.ndarray, explicit: np.ndarray, tau: float, rule: str, vetoed: np.ndarray | None = None
+) -> np.ndarray:
+    flags = (explicit & rule.startswith("cue_or_classifier")) | (probs >= tau)
+    if rule.endswith("+veto") and vetoed is not None:
+        flags &= ~vetoed
+    return flags
+
+
+def vetoed(cues) -> bool:
+    """True when the lexicon found only set-aside cues (negated, past, topic, idiom), none current."""
+    return not cues.any_current and (cues.negated + cues.past + cues.topic + cues.idioms) > 0
 
 
 def _recall_precision(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -107,12 +121,14 @@ def _recall_precision(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return recall, float(y[flags].mean()) if flags.any() else 0.0
 
 
-def pick_threshold(probs: np.ndarray, explicit: np.ndarray, y: np.ndarray, rule: str) -> float:
+def pick_threshold(
+    probs: np.ndarray, explicit: np.ndarray, y: np.ndarray, rule: str, veto: np.ndarray | None = None
+) -> float:
     """Highest tau <= MAX_THRESHOLD with recall >= TARGET_RECALL, then half way (logit space) to the
     next lower score, so no validation message sits on the boundary."""
     scores = sorted({float(p) for p in probs if p <= MAX_THRESHOLD} | {MAX_THRESHOLD}, reverse=True)
     for i, tau in enumerate(scores):
-        if _recall_precision(flags_for(probs, explicit, tau, rule), y)[0] >= TARGET_RECALL:
+        if _recall_precision(flags_for(probs, explicit, tau, rule, veto), y)[0] >= TARGET_RECALL:
             if i + 1 < len(scores):
                 lo, hi = np.log([scores[i + 1], tau]) - np.log1p(-np.array([scores[i + 1], tau]))
                 return float(_sigmoid(np.array((lo + hi) / 2)))
@@ -121,8 +137,8 @@ def pick_threshold(probs: np.ndarray, explicit: np.ndarray, y: np.ndarray, rule:
 
 
 def select_crisis(
-    x_train: np.ndarray, y_train: np.ndarray, explicit_train: np.ndarray,
-    x_val: np.ndarray, y_val: np.ndarray, explicit_val: np.ndarray,
+    x_train: np.ndarray, y_train: np.ndarray, explicit_train: np.ndarray, veto_train: np.ndarray,
+    x_val: np.ndarray, y_val: np.ndarray, explicit_val: np.ndarray, veto_val: np.ndarray,
 ) -> CrisisSelection:
     from sklearn.model_selection import StratifiedKFold
 
@@ -150,12 +166,16 @@ def select_crisis(
             oof_probs = _sigmoid(a * oof + b)
             for rule in CRISIS_RULES:
                 n += 1
-                tau = pick_threshold(val_probs, explicit_val, y_val, rule)
-                recall, precision = _recall_precision(flags_for(val_probs, explicit_val, tau, rule), y_val)
+                tau = pick_threshold(val_probs, explicit_val, y_val, rule, veto_val)
+                recall, precision = _recall_precision(
+                    flags_for(val_probs, explicit_val, tau, rule, veto_val), y_val
+                )
                 reached = recall >= TARGET_RECALL
                 key = (reached, precision if reached else recall)
                 if best is None or key > best[0]:
-                    oof = _recall_precision(flags_for(oof_probs, explicit_train, tau, rule), y_train)
+                    oof = _recall_precision(
+                        flags_for(oof_probs, explicit_train, tau, rule, veto_train), y_train
+                    )
                     best = (key, dict(head=head, threshold=tau, model=model, c=c, cue_weight=w, rule=rule,
                                       platt=(a, b), validation_recall=recall,
                                       validation_precision=precision, oof_recall=oof[0],

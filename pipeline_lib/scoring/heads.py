@@ -20,7 +20,7 @@ from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_heads.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 2  # 2: ten crisis-cue features, crisis_rule in the meta
+FORMAT_VERSION = 3  # 2: ten crisis-cue features, crisis_rule in the meta; 3: "+veto" rules
 HEAD_NAMES = ("crisis", "eq", "safety", "bias")
 LINKS = {"crisis": "logistic", "eq": "identity", "safety": "logistic", "bias": "logistic"}
 
@@ -82,7 +82,8 @@ class TrainedHeads:
 
     @property
     def crisis_rule(self) -> str:
-        """"cue_or_classifier" (an explicit cue also flags) or "classifier" (p >= threshold only)."""
+        """"cue_or_classifier" (an explicit cue also flags) or "classifier" (p >= threshold only),
+        with "+veto" when set-aside-only cues block the flag (crisis_selection.CRISIS_RULES)."""
         return self.meta.get("crisis_rule", "cue_or_classifier")
 
     @classmethod

@@ -20,6 +20,7 @@ import numpy as np
 
 from pipeline_lib.errors import InvalidInputError
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
+from pipeline_lib.scoring.crisis_selection import vetoed
 from pipeline_lib.scoring.encoder import SentenceEncoder
 from pipeline_lib.scoring.heads import TrainedHeads, message_features, pair_features
 from pipeline_lib.scoring.response_cues import encourages_self_harm, find_response_cues
@@ -138,15 +139,16 @@ class Scorer:
             return [UserRisk(c.any_current, rule_user_risk(c)) for c in msg_cues], None
         emb = self.encoder.encode([without_idioms(t) for t in user_texts])
         probs = self.heads.heads["crisis"].predict(message_features(emb, msg_cues))[:, 0]
-        tau = self.heads.crisis_threshold
-        cue_flags = self.heads.crisis_rule == "cue_or_classifier"
-        risks = [
-            UserRisk(
-                bool(cue_flags and c.explicit) or p >= tau,
+        tau, rule = self.heads.crisis_threshold, self.heads.crisis_rule
+        cue_flags = rule.startswith("cue_or_classifier")
+        veto = rule.endswith("+veto")
+        risks = []
+        for c, p in zip(msg_cues, probs):
+            set_aside = veto and vetoed(c)  # every cue negated / past / topic / idiom, none current
+            risks.append(UserRisk(
+                not set_aside and (bool(cue_flags and c.explicit) or p >= tau),
                 1.0 if cue_flags and c.explicit else float(p),
-            )
-            for c, p in zip(msg_cues, probs)
-        ]
+            ))
         return risks, emb
 
     def _trained_parts(self, msg_emb, responses, msg_cues, resp_cues):

@@ -23,6 +23,7 @@ from pipeline_lib.scoring.crisis_selection import (  # noqa: F401  (re-exported:
     CUE_WEIGHT_GRID,
     TARGET_RECALL,
     select_crisis,
+    vetoed,
 )
 from pipeline_lib.scoring.dataset import (
     VALIDATION,
@@ -106,9 +107,8 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         messages = load_crisis(data, split="train")
         pairs = load_pairs(data, split="train")
         validation = load_crisis(data, split=VALIDATION)
-        x_msg, y_msg, explicit = _message_matrix(encoder, messages)
-        x_val, y_val, explicit_val = _message_matrix(encoder, validation)
-        best = select_crisis(x_msg, y_msg, explicit, x_val, y_val, explicit_val)
+        train_matrix = _message_matrix(encoder, messages)
+        best = select_crisis(*train_matrix, *_message_matrix(encoder, validation))
 
         unique_msgs = sorted({p.message for p in pairs})
         msg_emb = dict(zip(unique_msgs, encoder.encode([without_idioms(m) for m in unique_msgs])))
@@ -159,9 +159,10 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
     )
 
 
-def _message_matrix(encoder: SentenceEncoder, messages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features (embedding of the idiom-blanked text + cue features), labels, explicit-cue flags."""
+def _message_matrix(encoder: SentenceEncoder, messages) -> tuple[np.ndarray, ...]:
+    """Features (embedding of the idiom-blanked text + cue features), labels, explicit-cue flags,
+    lexicon vetoes."""
     cues = [find_cues(m.text) for m in messages]
     emb = encoder.encode([without_idioms(m.text) for m in messages])
     return (message_features(emb, cues).astype(np.float64), np.array([m.crisis for m in messages]),
-            np.array([c.explicit > 0 for c in cues]))
+            np.array([c.explicit > 0 for c in cues]), np.array([vetoed(c) for c in cues]))

@@ -43,3 +43,16 @@ def test_embedding_only_head_ignores_cues_and_the_ensemble_is_the_mean_logit():
     assert np.allclose(_logits(emb_only, x), _logits(emb_only, moved))
     both = _mean_head(emb_only, with_cues)
     assert np.allclose(_logits(both, x), (_logits(emb_only, x) + _logits(with_cues, x)) / 2)
+
+
+def test_the_veto_rules_set_aside_messages_whose_cues_were_all_handled():
+    from pipeline_lib.scoring.crisis_cues import find_cues
+    from pipeline_lib.scoring.crisis_selection import vetoed
+
+    assert vetoed(find_cues("this traffic is killing me"))
+    assert vetoed(find_cues("I'm not suicidal, just tired"))
+    assert not vetoed(find_cues("I want to kill myself"))
+    assert not vetoed(find_cues("My cat died and I can't stop crying"))  # no cue at all: p decides
+    probs, explicit, veto = np.array([0.9, 0.9]), np.array([False, True]), np.array([True, True])
+    assert flags_for(probs, explicit, 0.5, "classifier+veto", veto).tolist() == [False, False]
+    assert flags_for(probs, explicit, 0.5, "classifier", veto).tolist() == [True, True]
