@@ -32,7 +32,7 @@ from pipeline_lib.checkpoints import project_root, state_dir
 from pipeline_lib.config.compose import compose_config
 from pipeline_lib.errors import PixelError
 
-TARGETS = ("pixel", "tokenizer", "pixel_lm", "scoring", "baseline")
+TARGETS = ("pixel_lm", "pixel", "baseline", "tokenizer", "scoring")
 GENERATING = {"pixel", "pixel_lm", "baseline"}  # run the LM: seconds per request on a CPU
 
 
@@ -144,28 +144,28 @@ def prepare_inputs(client, cfg, work: Path, targets: list[str]) -> dict[str, Pat
     return data
 
 
-def sweep_target(binary, client, *, target, url, data, levels, quick, fixed, work, progress,
-                 failures: list[str]) -> tuple[list, list]:
-    client.infer(target, bench_inputs.first_request(data, client.get_model_metadata(target, as_json=True)),
-                 client_timeout=1800)  # warm-up: first-call costs stay out of the windows
-    sweep, steps = [], []
-    for c in levels:
-        progress(f"{target} at concurrency {c}")
-        before = server_stats.snapshot(client)
-        try:
-            r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=c,
-                           window=window_for(target, c, quick, fixed), csv_path=work / f"{target}-{c}.csv")
-        except pa.BenchmarkError as exc:  # one bad point must not throw away a long run
-            failures.append(f"{target} at concurrency {c}: {str(exc).splitlines()[0]}")
-            continue
-        after = server_stats.snapshot(client)
-        compute = sum(r.get(f"server_compute_{p}_us", 0.0) for p in ("input", "infer", "output"))
-        sweep.append({"target": target, "concurrency": c, "requests": r["requests"],
-                      "throughput_rps": r["throughput_rps"],
-                      **{f"{q}_ms": r[f"{q}_us"] / 1e3 for q in ("p50", "p90", "p95", "p99", "avg")},
-                      "server_queue_ms": r.get("server_queue_us", 0.0) / 1e3, "server_compute_ms": compute / 1e3})
-        steps += [{"target": target, "concurrency": c, **row} for row in server_stats.step_rows(before, after)]
-    return sweep, steps
+def warm_up(client, target: str, data: Path) -> None:
+    """One request first, so model first-call costs stay out of the windows."""
+    metadata = client.get_model_metadata(target, as_json=True)
+    client.infer(target, bench_inputs.first_request(data, metadata), client_timeout=1800)
+
+
+def measure_point(binary, client, *, target, url, data, concurrency, window, work) -> tuple[dict, list]:
+    """One perf_analyzer call with Triton's statistics read around it: (sweep row, step rows)."""
+    load_1m = os.getloadavg()[0]
+    before = server_stats.snapshot(client)
+    r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=concurrency,
+                   window=window, csv_path=work / f"{target}-{concurrency}.csv")
+    after = server_stats.snapshot(client)
+    compute = sum(r.get(f"server_compute_{p}_us", 0.0) for p in ("input", "infer", "output"))
+    row = {"target": target, "concurrency": concurrency, "requests": r["requests"],
+           "throughput_rps": r["throughput_rps"],
+           **{f"{q}_ms": r[f"{q}_us"] / 1e3 for q in ("p50", "p90", "p95", "p99", "avg")},
+           "server_queue_ms": r.get("server_queue_us", 0.0) / 1e3, "server_compute_ms": compute / 1e3,
+           "load_1m": load_1m}
+    steps = [{"target": target, "concurrency": concurrency, **s}
+             for s in server_stats.step_rows(before, after)]
+    return row, steps
 
 
 def conditions(args, *, url, overrides, cfg, binary, load: tuple, failures: list[str]) -> dict:
@@ -221,15 +221,25 @@ def measure_all(args, console: Console, *, url: str, cfg, binary: Path, work: Pa
     with console.status("preparing inputs (tokenizing; one LM call for the scoring inputs)…"):
         data = prepare_inputs(client, cfg, work, targets)
     sweep, steps, client_rows = [], [], []
+    for t in targets:
+        warm_up(client, t, data[t])
     with console.status("") as status:
-        for t in targets:
-            s, st = sweep_target(binary, client, target=t, url=url, data=data[t], levels=levels,
-                                 quick=args.quick, fixed=args.requests_per_window, work=work,
-                                 progress=lambda m: status.update(f"perf_analyzer: {m}"), failures=failures)
-            sweep += s
-            steps += st
-            console.print(f"{t}: " + ", ".join(f"c{r['concurrency']} {r['throughput_rps']:.2f} req/s "
-                                               f"p50 {r['p50_ms']:.0f} ms" for r in s))
+        # Concurrency-major: the targets compared at one level are measured minutes apart, not an
+        # hour, so a burst of other work on the shared cores skews them less.
+        for c in levels:
+            for t in targets:
+                status.update(f"perf_analyzer: {t} at concurrency {c}")
+                try:
+                    row, st = measure_point(binary, client, target=t, url=url, data=data[t], concurrency=c,
+                                            window=window_for(t, c, args.quick, args.requests_per_window),
+                                            work=work)
+                except pa.BenchmarkError as exc:  # one bad point must not throw away a long run
+                    failures.append(f"{t} at concurrency {c}: {str(exc).splitlines()[0]}")
+                    continue
+                sweep.append(row)
+                steps += st
+                console.print(f"c{c} {t}: {row['throughput_rps']:.2f} req/s, p50 {row['p50_ms']:.0f} ms, "
+                              f"p99 {row['p99_ms']:.0f} ms (load {row['load_1m']:.1f})")
         if not args.no_client:
             status.update("client load test (PixelClient)…")
             client_levels = [c for c in levels if c in (1, 4, 16)] or levels[:1]

@@ -36,12 +36,15 @@ def _headline_lines(h: dict) -> list[str]:
 
 def _sweep_table(sweep: list[dict]) -> list[str]:
     lines = ["| target | concurrency | requests | throughput (req/s) | p50 ms | p90 ms | p99 ms | "
-             "server queue ms | server compute ms |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in sweep:
+             "server queue ms | server compute ms | load (1 min) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    order = list(TARGET_NOTES)
+    for r in sorted(sweep, key=lambda r: (order.index(r["target"]) if r["target"] in order else 99,
+                                          int(r["concurrency"]))):
         lines.append(
             f"| {r['target']} | {r['concurrency']} | {int(r['requests'])} | {r['throughput_rps']:.2f} | "
             f"{r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{_f(r.get('server_queue_ms'), '.1f')} | {_f(r.get('server_compute_ms'), '.1f')} |")
+            f"{_f(r.get('server_queue_ms'), '.1f')} | {_f(r.get('server_compute_ms'), '.1f')} | "
+            f"{_f(r.get('load_1m'), '.1f')} |")
     return lines
 
 
