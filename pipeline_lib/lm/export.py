@@ -183,18 +183,35 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         progress("loading the Hugging Face reference")
         reference = _load_reference(folder, gguf_file, options.adapter, dtype, options.device)
         artifact.temperature = 0.0  # parity is checked greedily; the file keeps its settings
-        report = validate(artifact, reference, encode_prompts(tokenizer), dtype=options.dtype,
-                          max_new_tokens=options.max_new_tokens, stop_ids=stop_ids, pad_id=pad_id,
-                          progress=progress)
+        rows = encode_prompts(tokenizer)
+        common = dict(max_new_tokens=options.max_new_tokens, stop_ids=stop_ids, pad_id=pad_id,
+                      progress=progress)
+        if options.dtype == "fp32":
+            report = validate(artifact, reference, rows, dtype="fp32", **common)
+        else:
+            # Exact check on the saved graph and its rounded weights, both upcast to fp32 ...
+            progress("fp32 upcast check")
+            upcast = torch.jit.load(str(tmp / "model.pt"), map_location=options.device).float()
+            upcast.temperature = 0.0
+            exact = validate(upcast, reference.float(), rows, dtype="fp32", **common)
+            del upcast
+            reference = reference.to(dtype)
+            # ... then the file as it will run, against HF in the same dtype.
+            native = validate(artifact, reference, rows, dtype=options.dtype, **common)
+            report = {**native, "upcast_fp32": exact, "passed": exact["passed"] and native["passed"]}
         report["checkpoint"] = str(metadata["source"])
         if not report["passed"]:
             failed = out.with_name(out.name + ".validation-failed.json")
             failed.write_text(json.dumps(report, indent=2))
+            exact = report.get("upcast_fp32", report)
             raise ExportValidationError(
                 f"the exported module disagrees with Hugging Face (max abs logit error "
-                f"{report['logits_max_abs_error']:.3g}, tolerance {report['logit_tolerance']}, "
-                f"greedy identical: {report['greedy_identical']}); nothing installed at {out}. "
-                f"Report: {failed}"
+                f"{exact['logits_max_abs_error']:.3g} in fp32, tolerance {exact['logit_tolerance']}; "
+                f"greedy identical: {exact['greedy_identical']}"
+                + ("" if exact is report else f"; {options.dtype}: max abs logit error "
+                   f"{report['logits_max_abs_error']:.3g}, tolerance "
+                   f"{report['logit_tolerance']:.3g}")
+                + f"); nothing installed at {out}. Report: {failed}"
             )
         progress("writing tokenizer, metadata and report")
         tokenizer.save_pretrained(tmp)

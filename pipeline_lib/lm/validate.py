@@ -22,9 +22,15 @@ VALIDATION_PROMPTS = (
     "Hi",
 )
 
-# Max abs logit error allowed per dtype. fp32 is the parity contract; reduced precision compares
-# against Hugging Face run in the same dtype, whose kernels round differently.
-LOGIT_TOLERANCE = {"fp32": 1e-3, "fp16": 0.5, "bf16": 1.0}
+# fp32 is the parity contract: max abs logit error 1e-3, every greedy token identical.
+FP32_LOGIT_TOLERANCE = 1e-3
+# A bf16/fp16 file is checked exactly on an fp32 upcast of the same graph and rounded weights (see
+# export.py); its native run is then compared with HF in the same dtype, where a padded row and an
+# unpadded one round differently and greedy paths part on near-ties (seen on the demo model after
+# 31 and 37 tokens). So natively the logits must stay within this share of the largest reference
+# logit (bf16 keeps ~3 significant digits; other weights miss by ~100%) and greedy agreement is
+# reported, not required.
+REDUCED_PRECISION_RELATIVE_TOLERANCE = {"bf16": 0.1, "fp16": 0.02}
 
 
 def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,10 +72,14 @@ def hf_greedy(hf_model, row: list[int], *, max_new_tokens: int, stop_ids: list[i
 def validate(artifact, hf_model, rows: list[list[int]], *, dtype: str, max_new_tokens: int,
              stop_ids: list[int], pad_id: int,
              progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Compare `artifact` (a loaded PixelLM, scripted or eager) with `hf_model`; -> report dict."""
+    """Compare `artifact` (a loaded PixelLM, scripted or eager) with `hf_model`; -> report dict.
+
+    fp32: logits within FP32_LOGIT_TOLERANCE and greedy tokens identical. bf16/fp16: logits
+    within the relative tolerance; greedy agreement reported only."""
     ids, mask = left_pad(rows, pad_id)
     report: dict[str, Any] = {"dtype": dtype, "prompts": len(rows), "greedy_tokens": max_new_tokens,
-                              "logit_tolerance": LOGIT_TOLERANCE[dtype], "rows": []}
+                              "greedy_required": dtype == "fp32", "rows": []}
+    max_logit = 0.0
     with torch.inference_mode(), torch.jit.optimized_execution(False):
         progress("prompt logits")
         ours_logits = artifact.prompt_logits(ids, mask)
@@ -85,8 +95,10 @@ def validate(artifact, hf_model, rows: list[list[int]], *, dtype: str, max_new_t
                                    stop_ids=stop_ids, pad_id=pad_id)
             ours = out_ids[i, : int(out_len[i, 0])].tolist()
             same = ours == ref_tokens
+            max_logit = max(max_logit, ref_logits.abs().max().item())
             first_diff = next((j for j, (a, b) in enumerate(zip(ours, ref_tokens)) if a != b),
-                              None if same else min(len(ours), len(ref_tokens)))
+                              None if len(ours) == len(ref_tokens) else
+                              min(len(ours), len(ref_tokens)))
             report["rows"].append({"prompt_tokens": len(row), "logits_max_abs_error": err,
                                    "tokens": len(ours), "reference_tokens": len(ref_tokens),
                                    "greedy_identical": same, "first_difference_at": first_diff})
@@ -94,6 +106,11 @@ def validate(artifact, hf_model, rows: list[list[int]], *, dtype: str, max_new_t
             all_equal = all_equal and same
     report["logits_max_abs_error"] = max_err
     report["greedy_identical"] = all_equal
-    report["passed"] = bool(all_equal and max_err <= LOGIT_TOLERANCE[dtype])
+    if dtype == "fp32":
+        report["logit_tolerance"] = FP32_LOGIT_TOLERANCE
+        report["passed"] = bool(all_equal and max_err <= FP32_LOGIT_TOLERANCE)
+    else:
+        report["logit_tolerance"] = REDUCED_PRECISION_RELATIVE_TOLERANCE[dtype] * max_logit
+        report["passed"] = bool(max_err <= report["logit_tolerance"])
     log.info("validation: max abs logit error %.3g, greedy identical %s", max_err, all_equal)
     return report

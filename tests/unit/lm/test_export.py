@@ -87,3 +87,14 @@ def test_cli_export_succeeds_and_prints_the_error(tiny_checkpoint, tmp_path, cap
                   "--max-new-tokens", "8"]) == 0
     assert "installed" in capsys.readouterr().out
     assert json.loads((out / "metadata.json").read_text())["max_new_tokens"] == 8
+
+
+def test_bf16_export_is_checked_exactly_on_an_fp32_upcast(tiny_checkpoint, tmp_path):
+    out = tmp_path / "bf16"
+    report = export(ExportOptions(checkpoint=tiny_checkpoint, out=out, dtype="bf16",
+                                  max_new_tokens=16))
+    assert report["passed"] and report["dtype"] == "bf16"
+    exact = report["upcast_fp32"]
+    assert exact["passed"] and exact["greedy_identical"] and exact["logits_max_abs_error"] <= 1e-3
+    assert torch.jit.load(str(out / "model.pt")).model.output.weight.dtype == torch.bfloat16
+    assert json.loads((out / "metadata.json").read_text())["dtype"] == "bf16"

@@ -38,3 +38,16 @@ def test_left_pad_lines_rows_up_on_the_right():
     ids, mask = left_pad([[7, 8], [1, 2, 3]], pad_id=0)
     assert ids.tolist() == [[0, 7, 8], [1, 2, 3]]
     assert mask.tolist() == [[0, 1, 1], [1, 1, 1]]
+
+
+def test_bf16_module_with_other_weights_fails_the_relative_tolerance():
+    import torch
+
+    reference = tiny_hf_model("llama", seed=0).to(torch.bfloat16)
+    impostor = module_for(tiny_hf_model("llama", seed=1))
+    impostor.model.cast_weights(torch.bfloat16)
+    honest = module_for(tiny_hf_model("llama", seed=0))
+    honest.model.cast_weights(torch.bfloat16)
+    kwargs = dict(dtype="bf16", max_new_tokens=8, stop_ids=[], pad_id=0)
+    assert not validate(impostor, reference, uneven_prompts(), **kwargs)["passed"]
+    assert validate(honest, reference, uneven_prompts(), **kwargs)["passed"]
