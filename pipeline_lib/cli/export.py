@@ -58,6 +58,11 @@ def run(args) -> int:
         table.add_row(str(row["prompt_tokens"]), f"{row['logits_max_abs_error']:.3g}",
                       str(row["tokens"]), str(row["greedy_identical"]))
     console.print(table)
+    if "upcast_fp32" in report:
+        exact = report["upcast_fp32"]
+        console.print(f"fp32 upcast of the file: max abs logit error "
+                      f"{exact['logits_max_abs_error']:.3g}, greedy identical "
+                      f"{exact['greedy_identical']}")
     out = Path(report["out"])
     console.print(f"[green]installed[/] {out / 'model.pt'} "
                   f"(max abs logit error {report['logits_max_abs_error']:.3g})")
