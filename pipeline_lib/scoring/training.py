@@ -3,7 +3,8 @@
 Deterministic: embeddings are computed one text at a time on one thread, the solvers are exact
 (lbfgs, closed-form ridge) and cross-validation folds are fixed, so the same data gives the same
 weights byte for byte. The crisis classifier's model, C, cue weight, rule and threshold are chosen
-on the validation split (`crisis_selection`); every weight is fitted on train. The test split is never read here.
+on the validation split (`crisis_selection`); every weight is fitted on train. The test split is
+never read here.
 """
 
 from __future__ import annotations
