@@ -88,3 +88,6 @@ def test_docs_list_the_sql_an_analyst_runs():
     docs = (project_root() / "docs" / "store.md").read_text()
     for name, sql in QUERIES.items():
         assert sql.strip() in docs, f"docs/store.md lacks the current `{name}` query"
+    readme = (project_root() / "README.md").read_text()
+    for name in ("variants", "ab"):
+        assert QUERIES[name].strip() in readme, f"README.md lacks the current `{name}` query"
