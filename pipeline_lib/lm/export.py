@@ -189,15 +189,15 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         if options.dtype == "fp32":
             report = validate(artifact, reference, rows, dtype="fp32", **common)
         else:
-            # Exact check on the saved graph and its rounded weights, both upcast to fp32 ...
+            # The file as it will run, against HF in the same dtype ...
+            native = validate(artifact, reference, rows, dtype=options.dtype, **common)
+            # ... then the exact check on the saved graph and its rounded weights, both upcast to
+            # fp32 (in this order: casting HF back down would also round its fp32 RoPE buffer).
             progress("fp32 upcast check")
             upcast = torch.jit.load(str(tmp / "model.pt"), map_location=options.device).float()
             upcast.temperature = 0.0
             exact = validate(upcast, reference.float(), rows, dtype="fp32", **common)
             del upcast
-            reference = reference.to(dtype)
-            # ... then the file as it will run, against HF in the same dtype.
-            native = validate(artifact, reference, rows, dtype=options.dtype, **common)
             report = {**native, "upcast_fp32": exact, "passed": exact["passed"] and native["passed"]}
         report["checkpoint"] = str(metadata["source"])
         if not report["passed"]:
