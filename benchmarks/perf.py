@@ -13,7 +13,6 @@ and three PNGs to the results folder. See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import os
 import platform
@@ -26,8 +25,8 @@ from rich.console import Console
 
 from benchmarks import inputs as bench_inputs
 from benchmarks import perf_analyzer as pa
-from benchmarks import plots, server_stats
-from benchmarks.summary import render_summary
+from benchmarks import server_stats
+from benchmarks.report import render_only, write_results
 from pipeline_lib.checkpoints import project_root, state_dir
 from pipeline_lib.config.compose import compose_config
 from pipeline_lib.errors import PixelError
@@ -54,6 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="fix every window's request count (default: by target and concurrency)")
     p.add_argument("--client-requests", type=int, help="requests per level of the client load test")
     p.add_argument("--no-client", action="store_true", help="skip the async-client load test")
+    p.add_argument("--render-only", action="store_true",
+                   help="measure nothing: rewrite summary.md and the plots from the CSVs in --results")
     return p.parse_args(argv)
 
 
@@ -122,16 +123,6 @@ def gpu_name() -> str:
         return "unknown"
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    if not rows:
-        return
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows)
-
-
 def prepare_inputs(client, cfg, work: Path, targets: list[str]) -> dict[str, Path]:
     messages = bench_inputs.load_messages()
     data = {t: bench_inputs.MESSAGES for t in ("pixel", "tokenizer", "baseline")}
@@ -191,18 +182,6 @@ def conditions(args, *, url, overrides, cfg, binary, load: tuple, failures: list
     }
 
 
-def write_results(results: Path, *, sweep, steps, client_rows, conditions: dict, device: str) -> None:
-    results.mkdir(parents=True, exist_ok=True)
-    write_csv(sweep, results / "sweep.csv")
-    write_csv(steps, results / "steps.csv")
-    write_csv(client_rows, results / "client.csv")
-    (results / "summary.md").write_text(render_summary(sweep=sweep, steps=steps, client=client_rows,
-                                                       conditions=conditions))
-    plots.throughput(sweep + client_rows, results / "throughput.png", f"Throughput vs concurrency ({device})")
-    plots.latency(sweep, results / "latency.png", f"Latency percentiles ({device})")
-    plots.step_split(steps, results / "steps.png", f"Where an ensemble request's time goes ({device})")
-
-
 def measure_all(args, console: Console, *, url: str, cfg, binary: Path, work: Path, levels: list[int],
                 failures: list[str]) -> tuple[list, list, list]:
     import asyncio
@@ -234,7 +213,7 @@ def measure_all(args, console: Console, *, url: str, cfg, binary: Path, work: Pa
                                             window=window_for(t, c, args.quick, args.requests_per_window),
                                             work=work)
                 except pa.BenchmarkError as exc:  # one bad point must not throw away a long run
-                    failures.append(f"{t} at concurrency {c}: {str(exc).splitlines()[0]}")
+                    failures.append(f"{t} at concurrency {c}: " + " ".join(str(exc).split())[:300])
                     continue
                 sweep.append(row)
                 steps += st
@@ -250,6 +229,8 @@ def measure_all(args, console: Console, *, url: str, cfg, binary: Path, work: Pa
 
 def run(args, console: Console) -> Path:
     results = args.results or project_root() / "benchmarks" / "results" / ("gpu" if args.gpu else "cpu")
+    if args.render_only:
+        return render_only(results, "GPU" if args.gpu else "CPU")
     levels = args.concurrency or ([1, 4] if args.quick else [1, 2, 4, 8, 16])
     work = state_dir() / "bench" / results.name  # inputs, raw CSVs, repository, server log
     work.mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,11 @@ def peak(sweep: list[dict], target: str) -> Point | None:
     return max(pts, key=lambda p: p.throughput_rps) if pts else None
 
 
-def at_lowest(sweep: list[dict], target: str) -> Point | None:
-    pts = points(sweep, target)
-    return pts[0] if pts else None
+def lowest_common(sweep: list[dict], a: str, b: str) -> tuple[Point, Point] | tuple[None, None]:
+    """Both targets' points at the lowest concurrency where both were measured."""
+    pa, pb = ({p.concurrency: p for p in points(sweep, t)} for t in (a, b))
+    common = sorted(set(pa) & set(pb))
+    return (pa[common[0]], pb[common[0]]) if common else (None, None)
 
 
 def near_fraction_of_peak(sweep: list[dict], target: str, fraction: float = 0.7) -> Point | None:
@@ -54,16 +56,18 @@ def headline(sweep: list[dict]) -> dict[str, float | int | None]:
     def p50(p): return p.p50_ms if p else None
 
     ens, lm, tok, base = (peak(sweep, t) for t in ("pixel", "pixel_lm", "tokenizer", "baseline"))
-    ens1, lm1, base1 = (at_lowest(sweep, t) for t in ("pixel", "pixel_lm", "baseline"))
+    ens_lm, lm1 = lowest_common(sweep, "pixel", "pixel_lm")
+    ens_base, base1 = lowest_common(sweep, "pixel", "baseline")
     tail = near_fraction_of_peak(sweep, "pixel")
     return {
         "ensemble_peak_rps": thr(ens), "ensemble_peak_concurrency": ens.concurrency if ens else None,
         "ensemble_over_lm_throughput": _ratio(thr(ens), thr(lm)),
-        "ensemble_minus_lm_p50_ms": p50(ens1) - p50(lm1) if ens1 and lm1 else None,
-        "p50_concurrency": ens1.concurrency if ens1 else None,
+        "ensemble_minus_lm_p50_ms": p50(ens_lm) - p50(lm1) if lm1 else None,
+        "lm_p50_concurrency": lm1.concurrency if lm1 else None,
         "tokenizer_over_ensemble_throughput": _ratio(thr(tok), thr(ens)),
         "ensemble_over_baseline_throughput": _ratio(thr(ens), thr(base)),
-        "ensemble_over_baseline_p50": _ratio(p50(ens1), p50(base1)),
+        "ensemble_over_baseline_p50": _ratio(p50(ens_base), p50(base1)),
+        "baseline_p50_concurrency": base1.concurrency if base1 else None,
         "tail_concurrency": tail.concurrency if tail else None,
         "tail_fraction_of_peak": _ratio(thr(tail), thr(ens)),
         "tail_p99_over_p50": _ratio(tail.p99_ms, tail.p50_ms) if tail else None,

@@ -20,12 +20,12 @@ def _f(value, spec: str = ".2f", unit: str = "") -> str:
 def _headline_lines(h: dict) -> list[str]:
     return [
         f"- **Ensemble throughput ÷ LM-alone throughput** (peaks): {_f(h['ensemble_over_lm_throughput'])}",
-        f"- **Ensemble p50 − LM p50** (concurrency {h['p50_concurrency']}): "
+        f"- **Ensemble p50 − LM p50** (concurrency {h['lm_p50_concurrency']}): "
         f"{_f(h['ensemble_minus_lm_p50_ms'], '.1f', ' ms')}",
         f"- **Tokenizer throughput ÷ ensemble throughput** (peaks): "
         f"{_f(h['tokenizer_over_ensemble_throughput'], '.1f')}",
         f"- **Ensemble vs HF baseline**: throughput ratio (peaks) {_f(h['ensemble_over_baseline_throughput'])}, "
-        f"p50 ratio (concurrency {h['p50_concurrency']}) {_f(h['ensemble_over_baseline_p50'])}",
+        f"p50 ratio (concurrency {h['baseline_p50_concurrency']}) {_f(h['ensemble_over_baseline_p50'])}",
         f"- **p99 ÷ p50 at ~70 % of peak** (ensemble, concurrency {h['tail_concurrency']}, "
         f"{_f(h['tail_fraction_of_peak'] and 100 * h['tail_fraction_of_peak'], '.0f', ' %')} of peak): "
         f"{_f(h['tail_p99_over_p50'])}",
@@ -111,7 +111,7 @@ def render_summary(*, sweep: list[dict], steps: list[dict], client: list[dict], 
     lines += [f"- {k}: {v}" for k, v in conditions.items() if k != "title"]
     lines += ["", "## Headline", "", *_headline_lines(h), "",
               "Peaks are each target's highest throughput over the sweep; p50s are compared at the lowest "
-              "concurrency, where queueing does not blur them.", "", "## Targets", ""]
+              "concurrency both targets were measured at, where queueing blurs them least.", "", "## Targets", ""]
     lines += [f"- `{t}`: {note}" for t, note in TARGET_NOTES.items()]
     lines += ["", "## Ratios at each concurrency", "", *_ratio_table(sweep), "",
               "## Sweep", "", *_sweep_table(sweep), "",

@@ -33,6 +33,15 @@ def test_headline_ratios_use_peaks_and_the_lowest_concurrency():
     assert h["tail_fraction_of_peak"] == pytest.approx(2.9 / 4.0)
 
 
+def test_p50s_are_compared_where_both_targets_were_measured():
+    # The LM's concurrency-1 point failed: compare at 16, not the ensemble's 1 with the LM's 16.
+    sweep = [r for r in SWEEP if not (r["target"] == "pixel_lm" and r["concurrency"] == 1)]
+    h = headline(sweep)
+    assert h["lm_p50_concurrency"] == 16
+    assert h["ensemble_minus_lm_p50_ms"] == pytest.approx(4000.0 - 3200.0)
+    assert h["baseline_p50_concurrency"] == 1
+
+
 def test_missing_targets_give_none_not_an_error():
     h = headline([r for r in SWEEP if r["target"] == "pixel"])
     assert h["ensemble_over_lm_throughput"] is None and h["ensemble_over_baseline_p50"] is None
@@ -60,3 +69,22 @@ def test_summary_states_every_ratio_and_the_conditions():
                    "throughput ratio (peaks) 2.00, p50 ratio (concurrency 1) 0.80",
                    "(ensemble, concurrency 4, 72 % of peak): 1.50", "- load average: 0.5"):
         assert phrase in text
+
+
+def test_render_only_rebuilds_the_same_summary_from_the_written_files(tmp_path):
+    from benchmarks.report import render_only, write_results
+
+    steps = [{"target": "pixel", "concurrency": c, "model": m, "requests": 4.0, "avg_batch": 1.0,
+              "request_ms": 100.0, "queue_ms": 10.0, "compute_ms": 20.0}
+             for c in (1, 4, 16) for m in ("pixel", "tokenizer", "pixel_lm", "scoring")]
+    client = [{"target": "client", "concurrency": 1, "requests": 4, "throughput_rps": 0.9, "p50_ms": 1010.0,
+               "p90_ms": 1100.0, "p95_ms": 1100.0, "p99_ms": 1100.0, "avg_ms": 1020.0,
+               "server_p50_ms": 995.0, "added_p50_ms": 15.0, "added_p99_ms": 20.0}]
+    write_results(tmp_path, sweep=SWEEP, steps=steps, client_rows=client, conditions={"title": "t"},
+                  device="CPU")
+    first = (tmp_path / "summary.md").read_text()
+    (tmp_path / "summary.md").unlink()
+    render_only(tmp_path, "CPU")
+    assert (tmp_path / "summary.md").read_text() == first
+    assert "| 1 | 4 | 0.90 | 1010.0 |" in first and "15.0 / 20.0" in first
+    assert all((tmp_path / p).stat().st_size > 0 for p in ("throughput.png", "latency.png", "steps.png"))
