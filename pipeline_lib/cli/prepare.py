@@ -7,14 +7,16 @@ import hashlib
 from rich.console import Console
 
 from pipeline_lib.checkpoints import demo_checkpoint_dir, ensure_demo_checkpoint, project_root, state_dir
+from pipeline_lib.lm.export import default_out_dir
 from pipeline_lib.server import prepare_server_dir
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "prepare", help="convert the demo model, train the scorer, copy the server (once each)",
+        "prepare", help="convert the demo model, train the scorer, export the LM, copy the server (once each)",
         description="Idempotent setup of generated state under .pixel/: the demo checkpoint "
-                    "(GGUF -> safetensors), the trained scoring heads and the tritonserver folder.")
+                    "(GGUF -> safetensors), the trained scoring heads, the exported LM (`pixel export`) "
+                    "and the tritonserver folder.")
     p.set_defaults(func=run)
 
 
@@ -24,6 +26,7 @@ def run(args) -> int:
         ("demo checkpoint", lambda: (demo_checkpoint_dir() / "config.json").exists(), ensure_demo_checkpoint),
         ("tritonserver folder", lambda: False, prepare_server_dir),
         ("scoring heads", _scorer_ready, _train_scorer),
+        ("exported LM (pixel export, validated against Hugging Face)", _export_ready, _export),
     ]
     for name, done, action in steps:
         if done():
@@ -33,6 +36,34 @@ def run(args) -> int:
             action()
         console.print(f"[green]✓[/] {name}")
     return 0
+
+
+def _lm_config():
+    from pipeline_lib.config.compose import compose_config
+
+    return compose_config().lm
+
+
+def _export_ready() -> bool:
+    """The default export exists and was made with the default config's length and dtype."""
+    from pipeline_lib.lm.runner import read_metadata
+
+    lm = _lm_config()
+    artifact = default_out_dir() / "model.pt"
+    if lm.runtime == "hf" or lm.get("artifact_dir"):
+        return True  # nothing to export, or the user manages their own artifact
+    if not artifact.is_file():
+        return False
+    meta = read_metadata(artifact)
+    return meta.get("max_new_tokens") == lm.max_new_tokens and meta.get("dtype") == lm.dtype
+
+
+def _export() -> None:
+    from pipeline_lib.cli import main
+
+    lm = _lm_config()
+    if main(["export", "--max-new-tokens", str(lm.max_new_tokens), "--dtype", lm.dtype]) != 0:
+        raise SystemExit("exporting the LM failed (see above)")
 
 
 def _scoring_inputs_digest() -> str:

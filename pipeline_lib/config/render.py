@@ -93,19 +93,25 @@ def _python_model(cfg, *, name, inputs, outputs, instances, settings, extra=None
     return d
 
 
+# LM config keys that say where files are or which backend runs, not how the model behaves.
+_LM_NON_PARAMETERS = {"checkpoint", "artifact_dir", "backend", "libtorch_parameters"}
+
+
 def _lm_model(cfg, *, name: str, lm: DictConfig) -> dict:
-    settings = {k: v for k, v in OmegaConf.to_container(lm, resolve=True).items() if k != "checkpoint"}
+    container = OmegaConf.to_container(lm, resolve=True)
+    settings = {k: v for k, v in container.items() if k not in _LM_NON_PARAMETERS}
     extra = {"version_policy": _version_policy(cfg.version_policy)}
+    d = _python_model(cfg, name=name, inputs=T.LM_INPUTS, outputs=T.LM_OUTPUTS,
+                      instances=cfg.instances.lm, settings=settings, extra=extra)
     if lm.runtime == "libtorch":
-        # Triton's LibTorch backend runs the exported TorchScript file directly (NGC image only).
-        d = _python_model(cfg, name=name, inputs=T.LM_INPUTS, outputs=T.LM_OUTPUTS,
-                          instances=cfg.instances.lm, settings={}, extra=extra)
-        del d["backend"], d["parameters"]
+        # Triton's LibTorch backend runs the exported TorchScript file itself (NGC image only); it
+        # binds inputs by forward() argument name and outputs by their order here (docs/lm.md).
+        del d["backend"]
         d["platform"] = "pytorch_libtorch"
         d["default_model_filename"] = "model.pt"
-        return d
-    return _python_model(cfg, name=name, inputs=T.LM_INPUTS, outputs=T.LM_OUTPUTS,
-                         instances=cfg.instances.lm, settings=settings, extra=extra)
+        d["parameters"] = {k: {"string_value": str(v)}
+                           for k, v in sorted((container.get("libtorch_parameters") or {}).items())}
+    return d
 
 
 def _ensemble(cfg, *, name: str, lm_name: str) -> dict:

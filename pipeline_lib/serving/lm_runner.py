@@ -78,5 +78,12 @@ def make_runner(settings: dict, artifacts: Path):
     if runtime == "python":
         from pipeline_lib.lm.runner import ExportedLMRunner
 
-        return ExportedLMRunner(artifacts / "model.pt", device=settings.get("device", "cpu"))
+        runner = ExportedLMRunner(artifacts / "model.pt", device=settings.get("device", "cpu"),
+                                  dtype=settings.get("dtype"))
+        if runner.max_new_tokens != settings["max_new_tokens"]:
+            raise ConfigError(
+                f"lm.max_new_tokens: the config says {settings['max_new_tokens']} but the exported "
+                f"file was made with {runner.max_new_tokens}: re-export with "
+                f"`pixel export --max-new-tokens {settings['max_new_tokens']}` or change the config")
+        return runner
     raise ConfigError(f"lm.runtime: {runtime!r} cannot run in the Python backend (hf or python)")

@@ -1,4 +1,4 @@
-"""One real tritonserver for the whole e2e session (development profile, short responses)."""
+"""One real tritonserver for the whole e2e session (development profile, default LM export)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from pipeline_lib.serving_stack import server_from_overrides
 
-# Short responses keep the CPU suite quick; everything else is the default config.
-E2E_OVERRIDES = ["profile=development", "lm.max_new_tokens=12"]
+# The default config (the exported LM run by the Python backend) with small batches.
+E2E_OVERRIDES = ["profile=development"]
 
 
 def free_port() -> int:

@@ -81,3 +81,20 @@ def test_two_variants_render_two_ensembles_and_lms():
 def test_bad_overrides_fail_with_a_config_error(override):
     with pytest.raises(ConfigError):
         render_all(compose_config([override]))
+
+
+def test_libtorch_runtime_renders_for_the_pytorch_backend():
+    lm = by_name(["lm=libtorch", "instances=gpu"])["pixel_lm"].config
+    assert lm.platform == "pytorch_libtorch" and not lm.backend
+    assert lm.default_model_filename == "model.pt"
+    # The LibTorch backend maps outputs by their order here: it must be the module's tuple order.
+    assert [o.name for o in lm.output] == ["output_ids", "output_length", "pooled_hidden"]
+    assert [i.name for i in lm.input] == ["input_ids", "attention_mask"]
+    assert lm.parameters["DISABLE_OPTIMIZED_EXECUTION"].string_value == "true"
+    assert lm.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
+
+
+def test_lm_parameters_hold_behaviour_not_paths():
+    lm = by_name()["pixel_lm"].config
+    assert lm.parameters["runtime"].string_value == '"python"'
+    assert "artifact_dir" not in lm.parameters and "checkpoint" not in lm.parameters
