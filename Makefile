@@ -7,7 +7,7 @@ PIXEL := $(VENV)/bin/pixel
 SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup prepare deploy-tools demo test test-fast render bench clean
+.PHONY: help setup prepare deploy-tools demo test test-fast render bench bench-lm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -50,3 +50,6 @@ bench: prepare  ## perf_analyzer sweep (ensemble, each step, HF baseline) -> ben
 
 clean:  ## remove generated state (keeps .venv)
 	rm -rf .pixel
+
+bench-lm: prepare  ## LM tokens/s and time to first token, ours vs HF generate -> benchmarks/results/lm/
+	$(PY) benchmarks/lm_speed.py
