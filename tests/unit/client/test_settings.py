@@ -19,7 +19,7 @@ def test_overrides_and_two_variant_file():
     s = load_client_settings(["client.protocol=http", "client.retry.max_attempts=2"],
                              config_name="client/ab_two_variants")
     assert s.protocol == "http" and s.url == s.http_url and s.retry.max_attempts == 2
-    assert s.router().shares == {"control": 0.5, "candidate": 0.5}
+    assert s.router().shares == {"control": 0.5, "concise": 0.5}
 
 
 def test_group_mounts_into_the_entry_config():
