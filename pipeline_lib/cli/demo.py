@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 import uuid
 
@@ -46,6 +47,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     console = Console()
+    # Per-record replay and migration lines are for operators; the demo shows results instead.
+    for name in ("alembic", "pipeline_lib.store"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     server = server_from_overrides(args.overrides, http_port=args.http_port,
                                    grpc_port=args.grpc_port, metrics_port=args.metrics_port)
     started = time.perf_counter()
