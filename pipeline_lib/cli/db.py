@@ -109,21 +109,21 @@ def add_parser(subparsers) -> None:
 
 
 def _upgrade(args) -> int:
-    from pipeline_lib.store import migrate
-
-    settings = settings_from_args(args)
-    url = settings.database_url
-    run_store_call(settings, lambda: migrate.upgrade(url, args.revision))
-    console.print(f"[green]schema at[/] {asyncio.run(migrate.current_revision(url))}")
-    return 0
+    return _migrate(args, "upgrade")
 
 
 def _downgrade(args) -> int:
+    return _migrate(args, "downgrade")
+
+
+def _migrate(args, direction: str) -> int:
+    """Run `migrate.upgrade` or `migrate.downgrade` to args.revision and print where it ended."""
     from pipeline_lib.store import migrate
 
     settings = settings_from_args(args)
     url = settings.database_url
-    run_store_call(settings, lambda: migrate.downgrade(url, args.revision))
+    step = getattr(migrate, direction)
+    run_store_call(settings, lambda: step(url, args.revision))
     console.print(f"[green]schema at[/] {asyncio.run(migrate.current_revision(url)) or 'base (empty)'}")
     return 0
 

@@ -10,14 +10,6 @@ import pytest
 from pipeline_lib.cli import main
 
 
-@pytest.fixture
-def state(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIXEL_STATE_DIR", str(tmp_path))
-    monkeypatch.delenv("PIXEL_DB_URL", raising=False)
-    monkeypatch.delenv("PIXEL_STORE_KEY", raising=False)
-    return tmp_path
-
-
 def test_upgrade_current_downgrade(state, capsys):
     assert main(["db", "upgrade"]) == 0
     assert (state / "pixel.db").exists()

@@ -11,14 +11,6 @@ from pipeline_lib.cli.report import parse_since
 from pipeline_lib.errors import InvalidInputError
 
 
-@pytest.fixture
-def state(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIXEL_STATE_DIR", str(tmp_path))
-    monkeypatch.delenv("PIXEL_DB_URL", raising=False)
-    monkeypatch.delenv("PIXEL_STORE_KEY", raising=False)
-    return tmp_path
-
-
 def test_report_prints_tables_and_writes_the_plot(state, capsys):
     assert main(["db", "seed-synthetic", "--count", "600"]) == 0
     capsys.readouterr()
