@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import stat
 
-
 from pipeline_lib.cli import main
 
 
