@@ -104,6 +104,8 @@ def runtimes(checkpoint: Path, dtype: torch.dtype, device: str, new_tokens: int)
     from pipeline_lib.lm.loader import load_checkpoint
 
     ours = load_checkpoint(checkpoint, dtype=dtype).model.to(device)
+    if device == "cpu":
+        ours.use_cpu_layout()  # as `pixel export` does for a CPU file (fp32 only)
     hf = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=dtype).to(device).eval()
     max_seq_len = 1024
 

@@ -54,7 +54,11 @@ def _export_ready() -> bool:
         return True  # nothing to export, or the user manages their own artifact
     if not artifact.is_file():
         return False
+    from pipeline_lib.lm.export import FORMAT_VERSION
+
     meta = read_metadata(artifact)
+    if meta.get("format_version") != FORMAT_VERSION:
+        return False  # made by an older `pixel export`: re-export
     return meta.get("max_new_tokens") == lm.max_new_tokens and meta.get("dtype") == lm.dtype
 
 

@@ -30,7 +30,7 @@ from pipeline_lib.lm.validate import encode_prompts, validate
 log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: fp32 CPU exports store matrices column-major (weight_layout)
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAMES = ("output_ids", "output_length", "pooled_hidden")  # tuple order = config order
 
@@ -140,6 +140,9 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
     progress("loading checkpoint")
     ck = load_checkpoint(resolve_checkpoint(options.checkpoint), adapter=options.adapter,
                          dtype=dtype)
+    if options.device == "cpu":
+        ck.model.use_cpu_layout()  # fp32 only: faster batch-1 decode on CPU, same numbers
+    layout = "column_major" if options.device == "cpu" and options.dtype == "fp32" else "row_major"
     tokenizer = _load_tokenizer(ck)
     stop_ids, pad_id = stop_and_pad_ids(ck, tokenizer)
     context = ck.args.max_position_embeddings
@@ -153,7 +156,7 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
     metadata = {
         "format_version": FORMAT_VERSION, "architecture": ck.args.architecture,
         "source": str(ck.source), "adapter": str(options.adapter) if options.adapter else None,
-        "dtype": options.dtype, "device": options.device,
+        "dtype": options.dtype, "device": options.device, "weight_layout": layout,
         "max_new_tokens": options.max_new_tokens, "max_seq_len": max_seq_len,
         "stop_ids": stop_ids, "pad_id": pad_id, "temperature": options.temperature,
         "top_p": options.top_p, "seed": options.seed, "hidden_size": ck.args.dim,

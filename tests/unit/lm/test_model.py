@@ -13,7 +13,7 @@ import torch
 
 from pipeline_lib.lm.decode import PixelLM, sample
 from pipeline_lib.lm.loader import args_from_hf_config, build_model
-from pipeline_lib.lm.model import ModelArgs, Transformer
+from pipeline_lib.lm.model import Linear, ModelArgs, Transformer
 from pipeline_lib.lm.validate import left_pad
 from .tiny_models import FAMILIES, tiny_hf_model, uneven_prompts
 
@@ -134,11 +134,36 @@ def test_presets_build_and_tiny_preset_runs():
 
 
 @pytest.mark.parametrize("family", ["llama", "qwen2"])
-def test_single_row_decode_path_matches_hugging_face(family):
-    """Batch 1 decodes through the matrix-vector path of `Linear`; it must agree too."""
+def test_cpu_layout_keeps_parity_for_one_row_and_a_padded_batch(family, tmp_path):
+    """`use_cpu_layout` only changes strides: batch 1 (matrix-vector) and an uneven batch still
+    match Hugging Face, and the layout survives TorchScript save/load (what an export ships)."""
     hf = tiny_hf_model(family)
-    row = uneven_prompts()[1]
     ours = ours_for(hf)
+    ours.model.use_cpu_layout()
+    weight = ours.model.layers[0].attention.wqkv.weight
+    assert weight.stride() == (1, weight.shape[0])  # column-major, same shape
+    rows = uneven_prompts()
     with torch.inference_mode():
-        out_ids, _, _ = ours(torch.tensor([row]), torch.ones(1, len(row), dtype=torch.long))
-    assert out_ids[0].tolist() == hf_greedy(hf, row, NEW_TOKENS)
+        one, _, _ = ours(torch.tensor([rows[1]]), torch.ones(1, len(rows[1]), dtype=torch.long))
+        batch, _, _ = ours(*left_pad(rows, pad_id=0))
+    assert one[0].tolist() == hf_greedy(hf, rows[1], NEW_TOKENS)
+    for i, row in enumerate(rows):
+        assert batch[i].tolist() == hf_greedy(hf, row, NEW_TOKENS), f"{family} row {i}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(ours), str(tmp_path / "m.pt"))
+        loaded = torch.jit.load(str(tmp_path / "m.pt"))
+    saved = dict(loaded.named_parameters())["model.layers.0.attention.wqkv.weight"]
+    assert saved.stride() == weight.stride() and torch.equal(saved, weight)
+
+def test_linear_one_row_path_equals_f_linear_and_odd_widths_fall_back():
+    """The two-core one-row path (column-major weight, even input width) is F.linear up to
+    rounding; a row-major weight or an odd input width takes F.linear itself."""
+    for width in (64, 63):
+        linear = Linear(width, 96, bias=True)
+        x = torch.randn(1, 1, width)
+        expected = torch.nn.functional.linear(x, linear.weight, linear.bias)
+        assert torch.equal(linear(x), expected)  # row-major: the plain path
+        linear.weight.data = linear.weight.data.t().contiguous().t()
+        got = linear(x)
+        assert got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5)
