@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("validation messages (selection split)", str(report.n_validation))
     table.add_row("crisis model / C / cue weight",
                   f"{report.crisis_model} / {report.crisis_c} / {report.crisis_cue_weight}")
+    table.add_row("fine-tuned crisis encoder: blend / epoch",
+                  f"{report.crisis_blend} / {report.crisis_epochs}")
     table.add_row("crisis rule", report.crisis_rule)
     table.add_row("crisis threshold", f"{report.crisis_threshold:.4f}")
     table.add_row("validation recall / precision (what chose it)",
@@ -42,10 +44,12 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "train-scoring",
-        help="train the crisis / EQ / safety / bias heads (deterministic, ~50 s on 2 cores)",
-        description="Fit the scoring heads on the train split of data/scoring, choose the crisis "
-        "model, rule and threshold on the validation split (batch v3), and write "
-        "scoring_heads.safetensors + scoring_meta.json. The test split is never read.",
+        help="fine-tune the crisis encoder, train the EQ / safety / bias heads (deterministic, "
+        "~2.5 min on 2 cores)",
+        description="Fine-tune all-MiniLM-L6-v2 as the crisis classifier and fit the scoring heads "
+        "on the train split of data/scoring, choose the crisis model, epoch, blend, rule and threshold "
+        "on the validation split (batch v3), and write crisis_encoder.safetensors, "
+        "scoring_heads.safetensors and scoring_meta.json. The test split is never read.",
     )
     p.add_argument("--out", default=str(default_out()), help="output folder (default: %(default)s)")
     p.add_argument("--data", default=None, help="labelled-set folder (default: data/scoring)")

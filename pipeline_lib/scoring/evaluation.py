@@ -99,7 +99,9 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
         meta = scorer.heads.meta
         report.selection = dict(
             meta.get("crisis_selection", {}),
-            summary=f"model {meta.get('crisis_model')}, C {meta.get('crisis_c')}, cue weight "
+            summary=f"fine-tuned encoder blend {meta.get('crisis_blend')} (epoch "
+            f"{meta.get('crisis_epochs')}) with linear model {meta.get('crisis_model')}, "
+            f"C {meta.get('crisis_c')}, cue weight "
             f"{meta.get('crisis_cue_weight')}, rule {scorer.heads.crisis_rule}, "
             f"tau {scorer.heads.crisis_threshold:.4f}",
         )
@@ -107,10 +109,8 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
             truth, np.array([c.explicit > 0 for c in cues])
         )
         # the classifier alone, for comparison (rule "cue_or_classifier" also flags explicit cues)
-        from pipeline_lib.scoring.heads import message_features
-
-        emb = scorer.encoder.encode([without_idioms(m.text) for m in test])
-        probs = scorer.heads.heads["crisis"].predict(message_features(emb, cues))[:, 0]
+        blanked = [without_idioms(m.text) for m in test]
+        probs = scorer.crisis_probabilities(blanked, scorer.encoder.encode(blanked), cues)
         report.crisis_parts[f"classifier alone (p >= {scorer.heads.crisis_threshold:.3f})"] = (
             BinaryMetrics.of(truth, probs >= scorer.heads.crisis_threshold)
         )

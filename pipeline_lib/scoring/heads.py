@@ -20,7 +20,8 @@ from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_heads.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 3  # 2: ten crisis-cue features, crisis_rule in the meta; 3: "+veto" rules
+FORMAT_VERSION = 4  # 2: ten crisis-cue features, crisis_rule in the meta; 3: "+veto" rules;
+# 4: fine-tuned crisis encoder (finetune.py) blended with the linear crisis head
 HEAD_NAMES = ("crisis", "eq", "safety", "bias")
 LINKS = {"crisis": "logistic", "eq": "identity", "safety": "logistic", "bias": "logistic"}
 
@@ -85,6 +86,11 @@ class TrainedHeads:
         """"cue_or_classifier" (an explicit cue also flags) or "classifier" (p >= threshold only),
         with "+veto" when set-aside-only cues block the flag (crisis_selection.CRISIS_RULES)."""
         return self.meta.get("crisis_rule", "cue_or_classifier")
+
+    @property
+    def crisis_blend(self) -> float:
+        """Weight of the fine-tuned crisis encoder's logit in the served crisis logit (0: unused)."""
+        return float(self.meta.get("crisis_blend", 0.0))
 
     @classmethod
     def load(cls, model_dir: Path) -> "TrainedHeads":

@@ -1,7 +1,8 @@
 """The scorer the Triton `scoring` model calls: user text + reply + context type -> `Scores`.
 
 Combination rules (docs/scoring.md):
-- crisis (user message): flag when the trained classifier's calibrated probability reaches the
+- crisis (user message): flag when the trained classifier's probability (the fine-tuned encoder's
+  logit blended with the linear head's, weights chosen on validation) reaches the
   threshold chosen on the validation split for recall, or (rule "cue_or_classifier", if the
   validation split chose it) when an explicit cue fires (un-negated, current, not an idiom); rules
   only: any explicit or indirect cue. A reply that encourages self-harm raises the flag too and has
@@ -22,6 +23,7 @@ from pipeline_lib.errors import InvalidInputError
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
 from pipeline_lib.scoring.crisis_selection import vetoed
 from pipeline_lib.scoring.encoder import SentenceEncoder
+from pipeline_lib.scoring.finetune import FineTunedCrisis
 from pipeline_lib.scoring.heads import TrainedHeads, message_features, pair_features
 from pipeline_lib.scoring.response_cues import encourages_self_harm, find_response_cues
 from pipeline_lib.scoring.rules import (
@@ -62,6 +64,7 @@ class Scorer:
         heads: TrainedHeads | None,
         encoder: SentenceEncoder | None,
         crisis_pointer: str = DEFAULT_CRISIS_POINTER,
+        crisis_encoder: FineTunedCrisis | None = None,
     ) -> None:
         if heads is not None and encoder is None:
             raise ValueError("trained heads need the sentence encoder")
@@ -70,6 +73,9 @@ class Scorer:
         self.heads = heads
         self.encoder = encoder
         self.crisis_pointer = crisis_pointer
+        if heads is not None and heads.crisis_blend > 0 and crisis_encoder is None:
+            raise ValueError("these heads blend in the fine-tuned crisis encoder: pass it")
+        self.crisis_encoder = crisis_encoder
 
     @classmethod
     def load(cls, model_dir: str | Path | None, *, crisis_pointer: str | None = None) -> "Scorer":
@@ -79,7 +85,9 @@ class Scorer:
             log.info("scoring with rules only (no trained heads given)")
             return cls(heads=None, encoder=None, crisis_pointer=pointer)
         heads = TrainedHeads.load(Path(model_dir))
-        return cls(heads=heads, encoder=SentenceEncoder.load(), crisis_pointer=pointer)
+        tuned = FineTunedCrisis.load(Path(model_dir)) if heads.crisis_blend > 0 else None
+        return cls(heads=heads, encoder=SentenceEncoder.load(), crisis_pointer=pointer,
+                   crisis_encoder=tuned)
 
     @property
     def trained(self) -> bool:
@@ -137,8 +145,9 @@ class Scorer:
     def _assess(self, user_texts, msg_cues) -> tuple[list[UserRisk], np.ndarray | None]:
         if self.heads is None:
             return [UserRisk(c.any_current, rule_user_risk(c)) for c in msg_cues], None
-        emb = self.encoder.encode([without_idioms(t) for t in user_texts])
-        probs = self.heads.heads["crisis"].predict(message_features(emb, msg_cues))[:, 0]
+        blanked = [without_idioms(t) for t in user_texts]
+        emb = self.encoder.encode(blanked)
+        probs = self.crisis_probabilities(blanked, emb, msg_cues)
         tau, rule = self.heads.crisis_threshold, self.heads.crisis_rule
         cue_flags = rule.startswith("cue_or_classifier")
         veto = rule.endswith("+veto")
@@ -150,6 +159,18 @@ class Scorer:
                 1.0 if cue_flags and c.explicit else float(p),
             ))
         return risks, emb
+
+    def crisis_probabilities(self, blanked: list[str], emb: np.ndarray, msg_cues) -> np.ndarray:
+        """Served crisis probability: sigmoid(blend * fine-tuned logit + (1 - blend) * linear logit);
+        `blanked` are the idiom-blanked user texts, `emb` their frozen-encoder embeddings."""
+        x = message_features(emb, msg_cues)
+        head = self.heads.heads["crisis"]
+        z = (((x - head.mean) / head.scale) @ head.coef.T + head.intercept)[:, 0]
+        blend = self.heads.crisis_blend
+        if blend > 0:
+            cue = x[:, emb.shape[1]:].astype(np.float64)
+            z = blend * self.crisis_encoder.logits(blanked, cue) + (1 - blend) * z
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
     def _trained_parts(self, msg_emb, responses, msg_cues, resp_cues):
         resp_emb = self.encoder.encode(responses)

@@ -33,7 +33,9 @@ from pipeline_lib.scoring.dataset import (
     load_pairs,
     validation_digest,
 )
+from pipeline_lib.scoring.crisis_selection import flags_for, pick_threshold
 from pipeline_lib.scoring.encoder import ENCODER_NAME, SentenceEncoder
+from pipeline_lib.scoring import finetune
 from pipeline_lib.scoring.heads import LINKS, LinearHead, TrainedHeads, message_features, pair_features
 from pipeline_lib.scoring.response_cues import find_response_cues
 
@@ -41,6 +43,14 @@ log = logging.getLogger(__name__)
 
 RIDGE_ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 PROB_C = 0.1  # safety and bias logistic heads: strong regularisation for ~150 labelled replies
+# Served crisis logit = blend * fine-tuned encoder logit + (1 - blend) * linear head logit; chosen on
+# validation together with the fine-tuning epoch, the rule and the threshold (0: the linear head alone).
+CRISIS_BLENDS = (1.0, 0.75, 0.5, 0.25, 0.0)
+# With the fine-tuned encoder only the "+veto" rules are candidates: without the veto the first
+# selection flagged the issue's own negation example ("I'm not suicidal, just tired", p 0.19 above
+# tau 0.10; caught by test_trained_scorer_keeps_the_contract before any test-split run). A message
+# whose cues the lexicon all set aside is a requirement, not a threshold trade-off.
+FINE_TUNED_RULES = tuple(r for r in CRISIS_RULES if r.endswith("+veto"))
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,8 @@ class TrainReport:
     n_validation: int = 0
     validation_recall: float = 0.0  # what the selection was made on
     validation_precision: float = 0.0
+    crisis_blend: float = 0.0  # weight of the fine-tuned encoder's logit (0: linear head alone)
+    crisis_epochs: int = 0  # fine-tuning epochs of the served crisis encoder
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +121,9 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         pairs = load_pairs(data, split="train")
         validation = load_crisis(data, split=VALIDATION)
         train_matrix = _message_matrix(encoder, messages)
-        best = select_crisis(*train_matrix, *_message_matrix(encoder, validation))
+        val_matrix = _message_matrix(encoder, validation)
+        best = select_crisis(*train_matrix, *val_matrix)
+        tuned = _select_fine_tuned(messages, validation, train_matrix, val_matrix, best)
 
         unique_msgs = sorted({p.message for p in pairs})
         msg_emb = dict(zip(unique_msgs, encoder.encode([without_idioms(m) for m in unique_msgs])))
@@ -132,32 +146,85 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         "crisis_model": best.model,
         "crisis_c": best.c,
         "crisis_cue_weight": best.cue_weight,
-        "crisis_rule": best.rule,
+        "crisis_rule": tuned["rule"],
         "crisis_platt": [round(v, 6) for v in best.platt],
+        "crisis_linear_rule": best.rule,
+        "crisis_linear_threshold": best.threshold,
+        "crisis_linear_validation": [round(best.validation_recall, 4),
+                                     round(best.validation_precision, 4)],
+        "crisis_blend": tuned["blend"],
+        "crisis_epochs": tuned["epoch"],
+        "crisis_finetune": {"lr": finetune.LR, "epochs_schedule": finetune.EPOCHS,
+                            "batch": finetune.BATCH, "cue_weight": finetune.CUE_WEIGHT,
+                            "seed": finetune.SEED, "candidate_epochs": list(finetune.CANDIDATE_EPOCHS),
+                            "blends": list(CRISIS_BLENDS), "rules": list(FINE_TUNED_RULES)},
         "crisis_selection": {
             "split": VALIDATION,
             "validation_sha256": validation_digest(data),
             "n_validation_messages": len(validation),
             "target_recall": TARGET_RECALL,
-            "validation_recall": round(best.validation_recall, 4),
-            "validation_precision": round(best.validation_precision, 4),
-            "candidates": best.n_candidates,
+            "validation_recall": round(tuned["recall"], 4),
+            "validation_precision": round(tuned["precision"], 4),
+            "candidates": best.n_candidates + tuned["candidates"],
         },
         "eq_ridge_alpha": alpha,
         "oof_crisis_recall": round(best.oof_recall, 4),
         "oof_crisis_precision": round(best.oof_precision, 4),
     }
     heads = TrainedHeads(
-        {"crisis": best.head, "eq": eq, "safety": safety, "bias": bias}, best.threshold, meta
+        {"crisis": best.head, "eq": eq, "safety": safety, "bias": bias}, tuned["threshold"], meta
     )
     heads.save(out_dir)
+    tuned["model"].save(out_dir)
     seconds = time.perf_counter() - start
     log.info("trained scoring heads in %.1f s -> %s", seconds, out_dir)
     return TrainReport(
-        out_dir, seconds, len(messages), len(pairs), best.c, best.cue_weight, best.rule,
-        best.threshold, best.oof_recall, best.oof_precision, alpha, best.model, len(validation),
-        best.validation_recall, best.validation_precision,
+        out_dir, seconds, len(messages), len(pairs), best.c, best.cue_weight, tuned["rule"],
+        tuned["threshold"], best.oof_recall, best.oof_precision, alpha, best.model, len(validation),
+        tuned["recall"], tuned["precision"], tuned["blend"], tuned["epoch"],
     )
+
+
+def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best) -> dict:
+    """Fine-tune the encoder on train; on validation choose the epoch, the blend with the linear
+    head (`best`, already chosen there), the rule and the threshold: recall first, then precision."""
+    import copy
+
+    from pipeline_lib.scoring.crisis_cues import N_CUE_FEATURES
+    from pipeline_lib.scoring.crisis_selection import _recall_precision
+    from pipeline_lib.scoring.encoder import EMBED_DIM
+
+    x_tr, y_tr = train_matrix[0], train_matrix[1]
+    x_val, y_val, explicit_val, veto_val = val_matrix
+    z_lin = _linear_logits(best.head, x_val)
+    val_texts = [without_idioms(m.text) for m in validation]
+    state = {"key": None, "candidates": 0}
+
+    def on_epoch(epoch, model):
+        z_ft = model.logits(val_texts, x_val[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES])
+        for blend in CRISIS_BLENDS:
+            if blend == 0.0 and epoch != finetune.CANDIDATE_EPOCHS[0]:
+                continue  # the linear head alone does not depend on the epoch
+            probs = 1.0 / (1.0 + np.exp(-np.clip(blend * z_ft + (1 - blend) * z_lin, -40, 40)))
+            for rule in FINE_TUNED_RULES:
+                state["candidates"] += 1
+                tau = pick_threshold(probs, explicit_val, y_val, rule, veto_val)
+                recall, precision = _recall_precision(
+                    flags_for(probs, explicit_val, tau, rule, veto_val), y_val)
+                reached = recall >= TARGET_RECALL
+                key = (reached, precision if reached else recall)
+                if state["key"] is None or key > state["key"]:
+                    state.update(key=key, blend=blend, epoch=epoch, rule=rule, threshold=tau,
+                                 recall=recall, precision=precision,
+                                 model=copy.deepcopy(model))
+
+    texts = [without_idioms(m.text) for m in messages]
+    finetune.fine_tune(texts, x_tr[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES], y_tr, on_epoch=on_epoch)
+    return state
+
+
+def _linear_logits(head: LinearHead, x: np.ndarray) -> np.ndarray:
+    return (((x - head.mean) / head.scale) @ head.coef.T + head.intercept)[:, 0]
 
 
 def _message_matrix(encoder: SentenceEncoder, messages) -> tuple[np.ndarray, ...]:

@@ -2,7 +2,10 @@
 
 import pytest
 
+from pipeline_lib.errors import SetupError
 from pipeline_lib.scoring import Scorer
+from pipeline_lib.scoring.finetune import CANDIDATE_EPOCHS
+from pipeline_lib.scoring.finetune import WEIGHTS_FILE as ENCODER_FILE
 from pipeline_lib.scoring.heads import META_FILE, WEIGHTS_FILE
 from pipeline_lib.scoring.training import train
 
@@ -20,6 +23,7 @@ def test_training_is_deterministic(trained, tmp_path):
     out, _ = trained
     train(tmp_path)
     assert (tmp_path / WEIGHTS_FILE).read_bytes() == (out / WEIGHTS_FILE).read_bytes()
+    assert (tmp_path / ENCODER_FILE).read_bytes() == (out / ENCODER_FILE).read_bytes()
     assert (tmp_path / META_FILE).read_text() == (out / META_FILE).read_text()
 
 
@@ -51,6 +55,25 @@ def test_crisis_selection_is_recorded(trained):
     # the threshold keeps the recall target on the split that chose it (validation, no longer train CV)
     assert report.validation_recall >= TARGET_RECALL
     assert len(meta["crisis_platt"]) == 2 and meta["crisis_platt"][0] > 0  # calibration keeps order
+    # the fine-tuned encoder's epoch and blend were chosen with the rest, and never lose to the
+    # linear head alone on validation (blend 0 is one of the candidates)
+    from pipeline_lib.scoring.training import CRISIS_BLENDS
+
+    assert meta["crisis_blend"] == report.crisis_blend in CRISIS_BLENDS
+    assert meta["crisis_epochs"] == report.crisis_epochs in CANDIDATE_EPOCHS
+    assert report.validation_precision >= meta["crisis_linear_validation"][1]
+
+
+def test_served_weights_need_the_fine_tuned_encoder(trained, tmp_path):
+    import shutil
+
+    out, report = trained
+    if report.crisis_blend == 0:
+        pytest.skip("validation chose the linear head alone")
+    for name in (WEIGHTS_FILE, META_FILE):
+        shutil.copy(out / name, tmp_path / name)
+    with pytest.raises(SetupError, match=ENCODER_FILE):
+        Scorer.load(tmp_path)
 
 
 def test_the_recorded_selection_was_made_on_the_validation_split(trained):
