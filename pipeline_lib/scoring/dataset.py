@@ -12,6 +12,10 @@ data/scoring/README.md), so eval can report each batch apart.
   lexicon was frozen; used only to choose the crisis classifier's hyper-parameters, rule and
   threshold (never to write lexicon entries, never as training data). It is its own file so that
   the train/test file and its split stay exactly as they were drawn.
+- crisis_train_extra.tsv: same columns, split "train" only: batches v4 and v5, more training messages
+  written on 2026-11-30 (hard cases of every kind) and checked for near-duplicates against every
+  other split before they were committed (v5's other third went to the validation file). Train-only
+  by construction, so the test split is still exactly the one drawn for v1/v2.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pipeline_lib.errors import PixelError
 
 SPLITS = ("train", "test")
 VALIDATION = "validation"
+TRAIN_ONLY_FILE = "crisis_train_extra.tsv"
 
 
 class DatasetError(PixelError):
@@ -61,11 +66,18 @@ class ReplyExample:
 
 
 def load_crisis(directory: Path | None = None, *, split: str | None = None) -> list[CrisisExample]:
-    """Messages of one split; split None gives train + test (crisis_messages.tsv), "validation"
-    reads crisis_validation.tsv."""
-    name = "crisis_validation.tsv" if split == VALIDATION else "crisis_messages.tsv"
-    allowed = (VALIDATION,) if split == VALIDATION else SPLITS
-    path = (directory or data_dir()) / name
+    """Messages of one split; split None gives train + test (crisis_messages.tsv and the train-only
+    crisis_train_extra.tsv), "validation" reads crisis_validation.tsv."""
+    d = directory or data_dir()
+    if split == VALIDATION:
+        return _read_crisis(d / "crisis_validation.tsv", (VALIDATION,), split)
+    out = _read_crisis(d / "crisis_messages.tsv", SPLITS, split)
+    if split in (None, "train") and (d / TRAIN_ONLY_FILE).is_file():  # optional in a --data folder
+        out += _read_crisis(d / TRAIN_ONLY_FILE, ("train",), split)
+    return out
+
+
+def _read_crisis(path: Path, allowed: tuple[str, ...], split: str | None) -> list[CrisisExample]:
     if not path.is_file():
         raise DatasetError(f"{path} not found: the labelled set ships in the repository (data/scoring)")
     out = []
@@ -115,7 +127,7 @@ def dataset_digest(directory: Path | None = None) -> str:
     """sha256 of the labelled files, recorded with trained weights so eval can tell what they saw."""
     d = directory or data_dir()
     h = hashlib.sha256()
-    for name in ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv"):
+    for name in ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE):
         if (d / name).is_file():  # a --data folder may hold no validation file (selection then fails)
             h.update((d / name).read_bytes())
     return h.hexdigest()

@@ -21,7 +21,8 @@ def test_crisis_set_size_balance_and_hard_cases():
 def test_both_splits_hold_both_labels():
     for split in ("train", "test"):
         assert {r.crisis for r in load_crisis(split=split)} == {0, 1}
-    assert 0.2 <= len(load_crisis(split="test")) / len(load_crisis()) <= 0.3
+    drawn = [r for r in load_crisis() if r.batch in ("v1", "v2")]  # the split was drawn on v1 + v2
+    assert 0.2 <= len(load_crisis(split="test")) / len(drawn) <= 0.3
 
 
 def test_pairs_size_labels_and_grouped_split():
@@ -42,7 +43,9 @@ def test_the_split_change_kept_every_original_test_message_in_test():
     assert len(rows) >= 700
     v1 = [r for r in rows if r.batch == "v1"]
     assert len(v1) == 439 and sum(r.split == "test" for r in v1) == 108
-    assert {r.batch for r in rows} == {"v1", "v2"}
+    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5"}
+    assert {r.split for r in rows if r.batch in ("v4", "v5")} == {"train"}  # they only add training rows
+    assert len(load_crisis(split="test")) == 210  # the test split is the one drawn for v1 + v2
     test_groups = {p.group for p in load_pairs(split="test")}
     assert len(test_groups) >= 40  # the EQ pair test: >= 40 messages with both reply styles
 
@@ -56,7 +59,7 @@ def test_a_malformed_file_names_the_line(tmp_path):
 def test_the_validation_split_exists_and_is_disjoint_from_train_and_test():
     val = load_crisis(split="validation")
     rest = load_crisis()
-    assert len(val) >= 250 and {r.split for r in val} == {"validation"} and {r.batch for r in val} == {"v3"}
+    assert len(val) >= 550 and {r.split for r in val} == {"validation"} and {r.batch for r in val} == {"v3", "v5"}
     assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.50  # ~45 % crises, hard negatives the rest
     assert {"idiom", "negation", "past", "topic", "hyperbole", "third_person_ok"} <= {
         r.kind for r in val if not r.crisis}
@@ -76,3 +79,21 @@ def test_a_validation_file_cannot_hold_other_splits(tmp_path):
         "id\tsplit\tcrisis\tkind\tbatch\ttext\nm1\ttrain\t1\texplicit\tv3\thi\n")
     with pytest.raises(DatasetError, match=":2: needs split validation"):
         load_crisis(tmp_path, split="validation")
+
+
+def test_the_extra_training_batches_are_train_only_and_share_no_text_with_other_splits():
+    v4 = [r for r in load_crisis(split="train") if r.batch in ("v4", "v5")]
+    assert len(v4) >= 1200 and {r.split for r in v4} == {"train"}
+    assert {"passive", "indirect", "mixed", "distress", "negation", "idiom"} <= {r.kind for r in v4}
+    held_out = load_crisis(split="test") + load_crisis(split="validation")
+    assert not {r.text.lower() for r in v4} & {r.text.lower() for r in held_out}
+    other_ids = {r.id for r in load_crisis() if r.batch in ("v1", "v2")} | {r.id for r in held_out}
+    assert not {r.id for r in v4} & other_ids
+
+
+def test_the_train_only_file_refuses_a_test_row(tmp_path):
+    header = "id\tsplit\tcrisis\tkind\tbatch\ttext\n"
+    (tmp_path / "crisis_messages.tsv").write_text(header + "m1\ttrain\t1\texplicit\tv1\thi\n")
+    (tmp_path / "crisis_train_extra.tsv").write_text(header + "m2\ttest\t0\teveryday\tv4\tok\n")
+    with pytest.raises(DatasetError, match="crisis_train_extra.tsv:2: needs split train"):
+        load_crisis(tmp_path)
