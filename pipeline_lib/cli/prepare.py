@@ -25,7 +25,7 @@ def run(args) -> int:
     steps = [
         ("demo checkpoint", lambda: (demo_checkpoint_dir() / "config.json").exists(), ensure_demo_checkpoint),
         ("tritonserver folder", lambda: False, prepare_server_dir),
-        ("scoring heads", _scorer_ready, _train_scorer),
+        ("scoring heads", scorer_ready, _train_scorer),
         ("exported LM (pixel export, validated against Hugging Face)", _export_ready, _export),
     ]
     for name, done, action in steps:
@@ -80,7 +80,7 @@ def _scoring_inputs_digest() -> str:
     return h.hexdigest()
 
 
-def _scorer_ready() -> bool:
+def scorer_ready() -> bool:
     stamp = state_dir() / "scoring" / ".inputs-sha256"
     return stamp.is_file() and stamp.read_text() == _scoring_inputs_digest()
 

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{report.crisis_model} / {report.crisis_c} / {report.crisis_cue_weight}")
     table.add_row("fine-tuned crisis encoder: blend / epoch",
                   f"{report.crisis_blend} / {report.crisis_epochs}")
-    table.add_row("crisis rule", report.crisis_rule)
+    table.add_row("crisis rule", report.crisis_rule + (
+        f" (override at p >= {report.crisis_veto_override})" if report.crisis_veto_override else ""))
     table.add_row("crisis threshold", f"{report.crisis_threshold:.4f}")
     table.add_row("validation recall / precision (what chose it)",
                   f"{report.validation_recall:.3f} / {report.validation_precision:.3f}")

@@ -12,6 +12,9 @@ after the lexicon was frozen; it decides, and only decides:
 - the rule: "classifier" (p >= tau) or "cue_or_classifier" (an explicit cue also flags), each
   with or without "+veto" (no flag when every cue the lexicon found was negated, past, topic or an
   idiom and none is current);
+- with "+veto", the override: a vetoed message is still flagged when the classifier is at least this
+  sure (VETO_OVERRIDES; None = never), since a negation elsewhere in a message can hide a real
+  crisis the lexicon does not know ("not to be dramatic but I have the pills ready");
 - tau: the highest threshold (<= 0.5) that keeps validation recall >= TARGET_RECALL, moved half way
   (in logit space) towards the next lower validation score, a free margin for unseen text.
 Among candidates that reach the recall, the best validation precision wins (grid order on a tie).
@@ -40,6 +43,9 @@ CRISIS_MODELS = ("embedding", "cues", "ensemble")
 # "+veto": a message whose cues the lexicon all set aside (negated, past, topic, idiom) and that has
 # no current cue is not flagged whatever p says ("I'm not suicidal, just tired").
 CRISIS_RULES = ("cue_or_classifier", "classifier", "cue_or_classifier+veto", "classifier+veto")
+# "+veto" with an override o: the veto holds only while p < o (None: always). Chosen on validation,
+# and only where the contract (crisis_contract) still holds.
+VETO_OVERRIDES = (None, 0.995, 0.99, 0.98, 0.95, 0.9)
 
 
 @dataclass(frozen=True)
@@ -103,11 +109,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def flags_for(
-    probs: np.ndarray, explicit: np.ndarray, tau: float, rule: str, vetoed: np.ndarray | None = None
+    probs: np.ndarray, explicit: np.ndarray, tau: float, rule: str, vetoed: np.ndarray | None = None,
+    override: float | None = None,
 ) -> np.ndarray:
     flags = (explicit & rule.startswith("cue_or_classifier")) | (probs >= tau)
     if rule.endswith("+veto") and vetoed is not None:
-        flags &= ~vetoed
+        flags &= ~(vetoed & (probs < override if override is not None else True))
     return flags
 
 
@@ -122,13 +129,14 @@ def _recall_precision(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def pick_threshold(
-    probs: np.ndarray, explicit: np.ndarray, y: np.ndarray, rule: str, veto: np.ndarray | None = None
+    probs: np.ndarray, explicit: np.ndarray, y: np.ndarray, rule: str, veto: np.ndarray | None = None,
+    override: float | None = None,
 ) -> float:
     """Highest tau <= MAX_THRESHOLD with recall >= TARGET_RECALL, then half way (logit space) to the
     next lower score, so no validation message sits on the boundary."""
     scores = sorted({float(p) for p in probs if p <= MAX_THRESHOLD} | {MAX_THRESHOLD}, reverse=True)
     for i, tau in enumerate(scores):
-        if _recall_precision(flags_for(probs, explicit, tau, rule, veto), y)[0] >= TARGET_RECALL:
+        if _recall_precision(flags_for(probs, explicit, tau, rule, veto, override), y)[0] >= TARGET_RECALL:
             if i + 1 < len(scores):
                 lo, hi = np.log([scores[i + 1], tau]) - np.log1p(-np.array([scores[i + 1], tau]))
                 return float(_sigmoid(np.array((lo + hi) / 2)))

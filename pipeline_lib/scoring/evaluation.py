@@ -102,7 +102,8 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
             summary=f"fine-tuned encoder blend {meta.get('crisis_blend')} (epoch "
             f"{meta.get('crisis_epochs')}) with linear model {meta.get('crisis_model')}, "
             f"C {meta.get('crisis_c')}, cue weight "
-            f"{meta.get('crisis_cue_weight')}, rule {scorer.heads.crisis_rule}, "
+            f"{meta.get('crisis_cue_weight')}, rule {scorer.heads.crisis_rule}"
+            f"{'' if meta.get('crisis_veto_override') is None else ' (veto override p >= ' + str(meta['crisis_veto_override']) + ')'}, "
             f"tau {scorer.heads.crisis_threshold:.4f}",
         )
         report.crisis_parts["lexicon: explicit cue only"] = BinaryMetrics.of(

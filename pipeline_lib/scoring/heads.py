@@ -20,8 +20,8 @@ from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_heads.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 4  # 2: ten crisis-cue features, crisis_rule in the meta; 3: "+veto" rules;
-# 4: fine-tuned crisis encoder (finetune.py) blended with the linear crisis head
+FORMAT_VERSION = 5  # 2: ten crisis-cue features, crisis_rule in the meta; 3: "+veto" rules;
+# 4: fine-tuned crisis encoder (finetune.py) blended with the linear crisis head; 5: veto override
 HEAD_NAMES = ("crisis", "eq", "safety", "bias")
 LINKS = {"crisis": "logistic", "eq": "identity", "safety": "logistic", "bias": "logistic"}
 
@@ -86,6 +86,12 @@ class TrainedHeads:
         """"cue_or_classifier" (an explicit cue also flags) or "classifier" (p >= threshold only),
         with "+veto" when set-aside-only cues block the flag (crisis_selection.CRISIS_RULES)."""
         return self.meta.get("crisis_rule", "cue_or_classifier")
+
+    @property
+    def crisis_veto_override(self) -> float | None:
+        """With a "+veto" rule: a vetoed message still flags when p >= this (None: never)."""
+        value = self.meta.get("crisis_veto_override")
+        return None if value is None else float(value)
 
     @property
     def crisis_blend(self) -> float:

@@ -150,10 +150,11 @@ class Scorer:
         probs = self.crisis_probabilities(blanked, emb, msg_cues)
         tau, rule = self.heads.crisis_threshold, self.heads.crisis_rule
         cue_flags = rule.startswith("cue_or_classifier")
-        veto = rule.endswith("+veto")
+        veto, override = rule.endswith("+veto"), self.heads.crisis_veto_override
         risks = []
         for c, p in zip(msg_cues, probs):
-            set_aside = veto and vetoed(c)  # every cue negated / past / topic / idiom, none current
+            # every cue negated / past / topic / idiom, none current, and the classifier not sure enough
+            set_aside = veto and vetoed(c) and (override is None or p < override)
             risks.append(UserRisk(
                 not set_aside and (bool(cue_flags and c.explicit) or p >= tau),
                 1.0 if cue_flags and c.explicit else float(p),

@@ -23,11 +23,14 @@ from pipeline_lib.scoring.crisis_selection import (  # noqa: F401  (re-exported:
     CRISIS_RULES,
     CUE_WEIGHT_GRID,
     TARGET_RECALL,
+    VETO_OVERRIDES,
     select_crisis,
     vetoed,
 )
+from pipeline_lib.scoring.crisis_contract import contract_texts
 from pipeline_lib.scoring.dataset import (
     VALIDATION,
+    CrisisExample,
     dataset_digest,
     load_crisis,
     load_pairs,
@@ -46,11 +49,14 @@ PROB_C = 0.1  # safety and bias logistic heads: strong regularisation for ~150 l
 # Served crisis logit = blend * fine-tuned encoder logit + (1 - blend) * linear head logit; chosen on
 # validation together with the fine-tuning epoch, the rule and the threshold (0: the linear head alone).
 CRISIS_BLENDS = (1.0, 0.75, 0.5, 0.25, 0.0)
-# With the fine-tuned encoder only the "+veto" rules are candidates: without the veto the first
-# selection flagged the issue's own negation example ("I'm not suicidal, just tired", p 0.19 above
-# tau 0.10; caught by test_trained_scorer_keeps_the_contract before any test-split run). A message
-# whose cues the lexicon all set aside is a requirement, not a threshold trade-off.
-FINE_TUNED_RULES = tuple(r for r in CRISIS_RULES if r.endswith("+veto"))
+# Every rule is a candidate, but only a candidate that keeps the contract (`crisis_contract`: the
+# issue's idioms, negations and past tense never flag; current and indirect cues always do) can be
+# chosen. An earlier round allowed only the "+veto" rules instead: the veto also silences real crises
+# whose wording the lexicon sets aside ("not to be dramatic but..."), which cost recall and, through a
+# lower threshold, precision on validation.
+FINE_TUNED_RULES = CRISIS_RULES
+RULE_CANDIDATES = tuple((rule, override) for rule in FINE_TUNED_RULES
+                        for override in (VETO_OVERRIDES if rule.endswith("+veto") else (None,)))
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class TrainReport:
     validation_precision: float = 0.0
     crisis_blend: float = 0.0  # weight of the fine-tuned encoder's logit (0: linear head alone)
     crisis_epochs: int = 0  # fine-tuning epochs of the served crisis encoder
+    crisis_veto_override: float | None = None  # "+veto" rules: p at which a veto no longer holds
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +130,10 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         train_matrix = _message_matrix(encoder, messages)
         val_matrix = _message_matrix(encoder, validation)
         best = select_crisis(*train_matrix, *val_matrix)
-        tuned = _select_fine_tuned(messages, validation, train_matrix, val_matrix, best)
+        contract = [CrisisExample(f"contract{i}", "contract", label, "contract", text)
+                    for i, (text, label) in enumerate(zip(*contract_texts()))]
+        tuned = _select_fine_tuned(messages, validation, train_matrix, val_matrix, best,
+                                   _message_matrix(encoder, contract), contract)
 
         unique_msgs = sorted({p.message for p in pairs})
         msg_emb = dict(zip(unique_msgs, encoder.encode([without_idioms(m) for m in unique_msgs])))
@@ -147,6 +157,7 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         "crisis_c": best.c,
         "crisis_cue_weight": best.cue_weight,
         "crisis_rule": tuned["rule"],
+        "crisis_veto_override": tuned["override"],
         "crisis_platt": [round(v, 6) for v in best.platt],
         "crisis_linear_rule": best.rule,
         "crisis_linear_threshold": best.threshold,
@@ -157,7 +168,8 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         "crisis_finetune": {"lr": finetune.LR, "epochs_schedule": finetune.EPOCHS,
                             "batch": finetune.BATCH, "cue_weight": finetune.CUE_WEIGHT,
                             "seed": finetune.SEED, "candidate_epochs": list(finetune.CANDIDATE_EPOCHS),
-                            "blends": list(CRISIS_BLENDS), "rules": list(FINE_TUNED_RULES)},
+                            "blends": list(CRISIS_BLENDS), "rules": list(FINE_TUNED_RULES),
+                            "veto_overrides": list(VETO_OVERRIDES)},
         "crisis_selection": {
             "split": VALIDATION,
             "validation_sha256": validation_digest(data),
@@ -167,6 +179,8 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
             "validation_precision": round(tuned["precision"], 4),
             "candidates": best.n_candidates + tuned["candidates"],
         },
+        "crisis_contract": {"messages": len(contract), "kept": tuned["kept"],
+                            "candidates_keeping_it": tuned["contract_kept"]},
         "eq_ridge_alpha": alpha,
         "oof_crisis_recall": round(best.oof_recall, 4),
         "oof_crisis_precision": round(best.oof_precision, 4),
@@ -181,13 +195,15 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
     return TrainReport(
         out_dir, seconds, len(messages), len(pairs), best.c, best.cue_weight, tuned["rule"],
         tuned["threshold"], best.oof_recall, best.oof_precision, alpha, best.model, len(validation),
-        tuned["recall"], tuned["precision"], tuned["blend"], tuned["epoch"],
+        tuned["recall"], tuned["precision"], tuned["blend"], tuned["epoch"], tuned["override"],
     )
 
 
-def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best) -> dict:
+def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best, contract_matrix,
+                       contract) -> dict:
     """Fine-tune the encoder on train; on validation choose the epoch, the blend with the linear
-    head (`best`, already chosen there), the rule and the threshold: recall first, then precision."""
+    head (`best`, already chosen there), the rule and the threshold: the contract first, then
+    recall, then precision."""
     import copy
 
     from pipeline_lib.scoring.crisis_cues import N_CUE_FEATURES
@@ -196,26 +212,33 @@ def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best) -> 
 
     x_tr, y_tr = train_matrix[0], train_matrix[1]
     x_val, y_val, explicit_val, veto_val = val_matrix
-    z_lin = _linear_logits(best.head, x_val)
+    x_con, y_con, explicit_con, veto_con = contract_matrix
+    z_lin, z_lin_con = _linear_logits(best.head, x_val), _linear_logits(best.head, x_con)
     val_texts = [without_idioms(m.text) for m in validation]
-    state = {"key": None, "candidates": 0}
+    con_texts = [without_idioms(m.text) for m in contract]
+    state = {"key": None, "candidates": 0, "contract_kept": 0}
 
     def on_epoch(epoch, model):
         z_ft = model.logits(val_texts, x_val[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES])
+        z_ft_con = model.logits(con_texts, x_con[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES])
         for blend in CRISIS_BLENDS:
             if blend == 0.0 and epoch != finetune.CANDIDATE_EPOCHS[0]:
                 continue  # the linear head alone does not depend on the epoch
             probs = 1.0 / (1.0 + np.exp(-np.clip(blend * z_ft + (1 - blend) * z_lin, -40, 40)))
-            for rule in FINE_TUNED_RULES:
+            probs_con = 1.0 / (1.0 + np.exp(-np.clip(blend * z_ft_con + (1 - blend) * z_lin_con, -40, 40)))
+            for rule, override in RULE_CANDIDATES:
                 state["candidates"] += 1
-                tau = pick_threshold(probs, explicit_val, y_val, rule, veto_val)
+                tau = pick_threshold(probs, explicit_val, y_val, rule, veto_val, override)
                 recall, precision = _recall_precision(
-                    flags_for(probs, explicit_val, tau, rule, veto_val), y_val)
+                    flags_for(probs, explicit_val, tau, rule, veto_val, override), y_val)
+                con = flags_for(probs_con, explicit_con, tau, rule, veto_con, override)
+                kept = bool((con == y_con).all())
+                state["contract_kept"] += kept
                 reached = recall >= TARGET_RECALL
-                key = (reached, precision if reached else recall)
+                key = (kept, reached, precision if reached else recall)
                 if state["key"] is None or key > state["key"]:
                     state.update(key=key, blend=blend, epoch=epoch, rule=rule, threshold=tau,
-                                 recall=recall, precision=precision,
+                                 override=override, recall=recall, precision=precision, kept=kept,
                                  model=copy.deepcopy(model))
 
     texts = [without_idioms(m.text) for m in messages]

@@ -56,3 +56,10 @@ def test_the_veto_rules_set_aside_messages_whose_cues_were_all_handled():
     probs, explicit, veto = np.array([0.9, 0.9]), np.array([False, True]), np.array([True, True])
     assert flags_for(probs, explicit, 0.5, "classifier+veto", veto).tolist() == [False, False]
     assert flags_for(probs, explicit, 0.5, "classifier", veto).tolist() == [True, True]
+
+
+def test_a_veto_override_lets_only_a_sure_classifier_flag_a_vetoed_message():
+    probs, explicit, veto = np.array([0.999, 0.6, 0.6]), np.zeros(3, dtype=bool), np.array([True, True, False])
+    assert flags_for(probs, explicit, 0.5, "classifier+veto", veto, 0.99).tolist() == [True, False, True]
+    assert flags_for(probs, explicit, 0.5, "classifier+veto", veto, None).tolist() == [False, False, True]
+    assert flags_for(probs, explicit, 0.5, "classifier", veto, 0.99).tolist() == [True, True, True]
