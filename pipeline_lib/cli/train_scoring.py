@@ -49,7 +49,7 @@ def add_parser(subparsers) -> None:
         "~2.5 min on 2 cores)",
         description="Fine-tune all-MiniLM-L6-v2 as the crisis classifier and fit the scoring heads "
         "on the train split of data/scoring, choose the crisis model, epoch, blend, rule and threshold "
-        "on the validation split (batch v3), and write crisis_encoder.safetensors, "
+        "on the validation split (batches v3 + v5), and write crisis_encoder.safetensors, "
         "scoring_heads.safetensors and scoring_meta.json. The test split is never read.",
     )
     p.add_argument("--out", default=str(default_out()), help="output folder (default: %(default)s)")

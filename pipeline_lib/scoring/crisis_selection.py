@@ -1,4 +1,4 @@
-"""Choosing the crisis classifier on the validation split (batch v3), never on train or test.
+"""Choosing the crisis classifier on the validation split (batches v3 + v5), never on train or test.
 
 Why a separate split: the lexicon was written while reading the train split's misses, so on train the
 cue features look nearly perfect and cross-validation there prefers models that lean on them and a

@@ -8,7 +8,7 @@ The split column was drawn once (seeded, stratified by label and kind for messag
 pairs, so no message's replies straddle the split) and is never recomputed. `batch` says when a row
 was written (v1: the first set; v2: added later, its split drawn once on its own rows; see
 data/scoring/README.md), so eval can report each batch apart.
-- crisis_validation.tsv: same columns, split "validation", batch v3: written in one go after the
+- crisis_validation.tsv: same columns, split "validation", batches v3 and v5: written after the
   lexicon was frozen; used only to choose the crisis classifier's hyper-parameters, rule and
   threshold (never to write lexicon entries, never as training data). It is its own file so that
   the train/test file and its split stay exactly as they were drawn.

@@ -61,7 +61,7 @@ def metrics_markdown(report: EvalReport) -> str:
     if report.selection:
         s = report.selection
         lines += ["", f"Chosen on the validation split ({s.get('n_validation_messages')} messages, "
-                  f"batch v3; never on test): {s.get('summary')}; validation recall "
+                  f"batches v3 + v5; never on test): {s.get('summary')}; validation recall "
                   f"{s.get('validation_recall')} / precision {s.get('validation_precision')} "
                   f"(target recall >= {s.get('target_recall')})."]
     lines += ["", f"Missed crises by kind: {report.misses_by_kind or 'none'}; "
