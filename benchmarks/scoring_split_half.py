@@ -18,9 +18,8 @@ import numpy as np
 from pipeline_lib.scoring import Scorer
 from pipeline_lib.scoring.crisis_contract import contract_texts
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
-from pipeline_lib.scoring.crisis_selection import TARGET_RECALL, flags_for, pick_threshold, vetoed
+from pipeline_lib.scoring.crisis_selection import RULE_CANDIDATES, flags_for, judge, vetoed
 from pipeline_lib.scoring.dataset import VALIDATION, load_crisis
-from pipeline_lib.scoring.training import RULE_CANDIDATES
 
 OUT = Path("benchmarks/results/scoring/split_half.md")
 
@@ -34,17 +33,10 @@ def _inputs(scorer: Scorer, texts: list[str]):
 
 def _choose(p, ex, veto, y, contract):
     """(rule, override, tau) by the training key: keeps the contract, reaches recall, precision."""
-    best = None
-    for rule, override in RULE_CANDIDATES:
-        tau = pick_threshold(p, ex, y, rule, veto, override)
-        flags = flags_for(p, ex, tau, rule, veto, override)
-        recall, precision = flags[y == 1].mean(), (y[flags].mean() if flags.any() else 0.0)
-        con_p, con_ex, con_veto, con_y = contract
-        kept = bool((flags_for(con_p, con_ex, tau, rule, con_veto, override) == con_y).all())
-        key = (kept, recall >= TARGET_RECALL, precision if recall >= TARGET_RECALL else recall)
-        if best is None or key > best[0]:
-            best = (key, rule, override, tau)
-    return best[1:]
+    judged = [(judge(p, ex, y, veto, rule, override, contract), rule, override)
+              for rule, override in RULE_CANDIDATES]
+    best, rule, override = max(judged, key=lambda j: j[0].key)  # first of equal keys, as in training
+    return rule, override, best.threshold
 
 
 def main() -> None:

@@ -46,6 +46,9 @@ CRISIS_RULES = ("cue_or_classifier", "classifier", "cue_or_classifier+veto", "cl
 # "+veto" with an override o: the veto holds only while p < o (None: always). Chosen on validation,
 # and only where the contract (crisis_contract) still holds.
 VETO_OVERRIDES = (None, 0.995, 0.99, 0.98, 0.95, 0.9)
+# (rule, override) pairs the fine-tuned selection tries; the override only means something with a veto.
+RULE_CANDIDATES = tuple((rule, override) for rule in CRISIS_RULES
+                        for override in (VETO_OVERRIDES if rule.endswith("+veto") else (None,)))
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,31 @@ def pick_threshold(
                 return float(_sigmoid(np.array((lo + hi) / 2)))
             return tau
     return scores[-1]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One (rule, override) on one set of probabilities: its threshold, figures and selection key."""
+    threshold: float
+    recall: float
+    precision: float
+    kept: bool  # every contract message flagged exactly as it must be
+
+    @property
+    def key(self) -> tuple:
+        """Contract first, then reaching the recall target, then precision (recall if short)."""
+        reached = self.recall >= TARGET_RECALL
+        return (self.kept, reached, self.precision if reached else self.recall)
+
+
+def judge(probs, explicit, y, veto, rule: str, override: float | None, contract) -> Judged:
+    """Pick tau on (probs, explicit, y, veto) for the rule and override, and check the contract:
+    `contract` is (probs, explicit, veto, truth) for the crisis_contract messages."""
+    tau = pick_threshold(probs, explicit, y, rule, veto, override)
+    recall, precision = _recall_precision(flags_for(probs, explicit, tau, rule, veto, override), y)
+    con_probs, con_explicit, con_veto, con_truth = contract
+    kept = bool((flags_for(con_probs, con_explicit, tau, rule, con_veto, override) == con_truth).all())
+    return Judged(tau, recall, precision, kept)
 
 
 def select_crisis(

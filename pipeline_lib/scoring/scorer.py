@@ -21,7 +21,7 @@ import numpy as np
 
 from pipeline_lib.errors import InvalidInputError
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
-from pipeline_lib.scoring.crisis_selection import vetoed
+from pipeline_lib.scoring.crisis_selection import flags_for, vetoed
 from pipeline_lib.scoring.encoder import SentenceEncoder
 from pipeline_lib.scoring.finetune import FineTunedCrisis
 from pipeline_lib.scoring.heads import TrainedHeads, message_features, pair_features
@@ -148,17 +148,14 @@ class Scorer:
         blanked = [without_idioms(t) for t in user_texts]
         emb = self.encoder.encode(blanked)
         probs = self.crisis_probabilities(blanked, emb, msg_cues)
-        tau, rule = self.heads.crisis_threshold, self.heads.crisis_rule
+        rule = self.heads.crisis_rule
+        explicit = np.array([c.explicit > 0 for c in msg_cues], dtype=bool)
+        set_aside = np.array([vetoed(c) for c in msg_cues], dtype=bool)
+        flags = flags_for(probs, explicit, self.heads.crisis_threshold, rule, set_aside,
+                          self.heads.crisis_veto_override)
         cue_flags = rule.startswith("cue_or_classifier")
-        veto, override = rule.endswith("+veto"), self.heads.crisis_veto_override
-        risks = []
-        for c, p in zip(msg_cues, probs):
-            # every cue negated / past / topic / idiom, none current, and the classifier not sure enough
-            set_aside = veto and vetoed(c) and (override is None or p < override)
-            risks.append(UserRisk(
-                not set_aside and (bool(cue_flags and c.explicit) or p >= tau),
-                1.0 if cue_flags and c.explicit else float(p),
-            ))
+        risks = [UserRisk(bool(f), 1.0 if cue_flags and e else float(p))
+                 for f, e, p in zip(flags, explicit, probs)]
         return risks, emb
 
     def crisis_probabilities(self, blanked: list[str], emb: np.ndarray, msg_cues) -> np.ndarray:

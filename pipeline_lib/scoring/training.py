@@ -22,8 +22,10 @@ from pipeline_lib.scoring.crisis_selection import (  # noqa: F401  (re-exported:
     CRISIS_MODELS,
     CRISIS_RULES,
     CUE_WEIGHT_GRID,
+    RULE_CANDIDATES,
     TARGET_RECALL,
     VETO_OVERRIDES,
+    judge,
     select_crisis,
     vetoed,
 )
@@ -49,14 +51,11 @@ PROB_C = 0.1  # safety and bias logistic heads: strong regularisation for ~150 l
 # Served crisis logit = blend * fine-tuned encoder logit + (1 - blend) * linear head logit; chosen on
 # validation together with the fine-tuning epoch, the rule and the threshold (0: the linear head alone).
 CRISIS_BLENDS = (1.0, 0.75, 0.5, 0.25, 0.0)
-# Every rule is a candidate, but only a candidate that keeps the contract (`crisis_contract`: the
+# Every rule (crisis_selection.RULE_CANDIDATES) is a candidate, but only one that keeps the contract (`crisis_contract`: the
 # issue's idioms, negations and past tense never flag; current and indirect cues always do) can be
 # chosen. An earlier round allowed only the "+veto" rules instead: the veto also silences real crises
 # whose wording the lexicon sets aside ("not to be dramatic but..."), which cost recall and, through a
 # lower threshold, precision on validation.
-FINE_TUNED_RULES = CRISIS_RULES
-RULE_CANDIDATES = tuple((rule, override) for rule in FINE_TUNED_RULES
-                        for override in (VETO_OVERRIDES if rule.endswith("+veto") else (None,)))
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         "crisis_finetune": {"lr": finetune.LR, "epochs_schedule": finetune.EPOCHS,
                             "batch": finetune.BATCH, "cue_weight": finetune.CUE_WEIGHT,
                             "seed": finetune.SEED, "candidate_epochs": list(finetune.CANDIDATE_EPOCHS),
-                            "blends": list(CRISIS_BLENDS), "rules": list(FINE_TUNED_RULES),
+                            "blends": list(CRISIS_BLENDS), "rules": list(CRISIS_RULES),
                             "veto_overrides": list(VETO_OVERRIDES)},
         "crisis_selection": {
             "split": VALIDATION,
@@ -207,7 +206,7 @@ def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best, con
     import copy
 
     from pipeline_lib.scoring.crisis_cues import N_CUE_FEATURES
-    from pipeline_lib.scoring.crisis_selection import _recall_precision
+    from pipeline_lib.scoring.crisis_selection import _sigmoid
     from pipeline_lib.scoring.encoder import EMBED_DIM
 
     x_tr, y_tr = train_matrix[0], train_matrix[1]
@@ -224,21 +223,17 @@ def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best, con
         for blend in CRISIS_BLENDS:
             if blend == 0.0 and epoch != finetune.CANDIDATE_EPOCHS[0]:
                 continue  # the linear head alone does not depend on the epoch
-            probs = 1.0 / (1.0 + np.exp(-np.clip(blend * z_ft + (1 - blend) * z_lin, -40, 40)))
-            probs_con = 1.0 / (1.0 + np.exp(-np.clip(blend * z_ft_con + (1 - blend) * z_lin_con, -40, 40)))
+            probs = _sigmoid(blend * z_ft + (1 - blend) * z_lin)
+            contract_inputs = (_sigmoid(blend * z_ft_con + (1 - blend) * z_lin_con), explicit_con,
+                               veto_con, y_con)
             for rule, override in RULE_CANDIDATES:
                 state["candidates"] += 1
-                tau = pick_threshold(probs, explicit_val, y_val, rule, veto_val, override)
-                recall, precision = _recall_precision(
-                    flags_for(probs, explicit_val, tau, rule, veto_val, override), y_val)
-                con = flags_for(probs_con, explicit_con, tau, rule, veto_con, override)
-                kept = bool((con == y_con).all())
-                state["contract_kept"] += kept
-                reached = recall >= TARGET_RECALL
-                key = (kept, reached, precision if reached else recall)
-                if state["key"] is None or key > state["key"]:
-                    state.update(key=key, blend=blend, epoch=epoch, rule=rule, threshold=tau,
-                                 override=override, recall=recall, precision=precision, kept=kept,
+                judged = judge(probs, explicit_val, y_val, veto_val, rule, override, contract_inputs)
+                state["contract_kept"] += judged.kept
+                if state["key"] is None or judged.key > state["key"]:
+                    state.update(key=judged.key, blend=blend, epoch=epoch, rule=rule,
+                                 threshold=judged.threshold, override=override, recall=judged.recall,
+                                 precision=judged.precision, kept=judged.kept,
                                  model=copy.deepcopy(model))
 
     texts = [without_idioms(m.text) for m in messages]

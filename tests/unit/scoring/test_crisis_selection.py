@@ -63,3 +63,16 @@ def test_a_veto_override_lets_only_a_sure_classifier_flag_a_vetoed_message():
     assert flags_for(probs, explicit, 0.5, "classifier+veto", veto, 0.99).tolist() == [True, False, True]
     assert flags_for(probs, explicit, 0.5, "classifier+veto", veto, None).tolist() == [False, False, True]
     assert flags_for(probs, explicit, 0.5, "classifier", veto, 0.99).tolist() == [True, True, True]
+
+
+def test_a_candidate_that_breaks_the_contract_loses_to_any_that_keeps_it():
+    from pipeline_lib.scoring.crisis_selection import judge
+
+    y = np.array([1] * 40 + [0] * 40)
+    probs = np.concatenate([np.linspace(0.6, 0.99, 40), np.linspace(0.01, 0.4, 40)])
+    none = np.zeros(80, dtype=bool)
+    keeps = (np.array([0.1, 0.9]), np.zeros(2, dtype=bool), np.zeros(2, dtype=bool), np.array([0, 1]))
+    breaks = (np.array([0.9, 0.9]), *keeps[1:])  # a must-not-flag message scores 0.9
+    good, bad = (judge(probs, none, y, none, "classifier", None, c) for c in (keeps, breaks))
+    assert good.kept and not bad.kept and good.recall == bad.recall == 1.0
+    assert good.key > bad.key
