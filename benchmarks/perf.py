@@ -147,7 +147,8 @@ def measure_point(binary, client, *, target, url, data, concurrency, window, wor
     before = server_stats.snapshot(client)
     r = pa.measure(binary, model=target, url=url, input_data=data, concurrency=concurrency,
                    window=window, csv_path=work / f"{target}-{concurrency}.csv")
-    after = server_stats.snapshot(client)
+    # a request still in flight finishes within about one p99: wait for the counters to stand still
+    after = server_stats.settled_snapshot(client, quiet_s=max(0.5, 1.5 * r["p99_us"] / 1e6))
     compute = sum(r.get(f"server_compute_{p}_us", 0.0) for p in ("input", "infer", "output"))
     row = {"target": target, "concurrency": concurrency, "requests": r["requests"],
            "throughput_rps": r["throughput_rps"],

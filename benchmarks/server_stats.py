@@ -7,6 +7,7 @@ batch size over exactly the requests the point sent (warm-up included, which is 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 PHASES = ("queue", "compute_input", "compute_infer", "compute_output")
@@ -35,6 +36,22 @@ def snapshot(client) -> dict[str, ModelCounters]:
             phase_ns={p: int(s.get(p, {}).get("ns", 0)) for p in PHASES},
         )
     return out
+
+
+def settled_snapshot(client, *, quiet_s: float, timeout_s: float = 120.0, poll_s: float = 0.1):
+    """A snapshot taken once no counter has moved for `quiet_s`. A load generator can return while a
+    request it sent is still inside the ensemble (its first step counted, the ensemble not yet); read
+    at once, the steps of one point would disagree on how many requests they served."""
+    last, still_since = snapshot(client), time.monotonic()
+    deadline = still_since + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(poll_s)
+        now = snapshot(client)
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet_s:
+            break
+    return last
 
 
 def step_rows(before: dict[str, ModelCounters], after: dict[str, ModelCounters]) -> list[dict]:
