@@ -182,7 +182,8 @@ class Attention(nn.Module):
         self.wo = Linear(args.n_head * args.head_dim, args.dim, bias=False)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
-                v_cache: Tensor, cache_start: int) -> Tensor:
+                v_cache: Tensor, cache_start: int,
+                write_pos: Optional[Tensor] = None) -> Tensor:
         B, T, _ = x.shape
         q_size = self.n_head * self.head_dim
         qk, v = self.wqkv(x).split([q_size + self.n_kv * self.head_dim,
@@ -193,8 +194,14 @@ class Attention(nn.Module):
         q, k = qk[:, : self.n_head], qk[:, self.n_head:]  # [B, H, T, hd], [B, KV, T, hd]
         v = v.view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
         end = cache_start + T
-        k_cache[:, :, cache_start:end] = k
-        v_cache[:, :, cache_start:end] = v
+        if write_pos is None:
+            k_cache[:, :, cache_start:end] = k
+            v_cache[:, :, cache_start:end] = v
+        else:
+            # Engine decode (T == 1): row b writes at its own index write_pos[b] (< end), in place.
+            index = write_pos.view(B, 1, 1, 1).expand(B, self.n_kv, 1, self.head_dim)
+            k_cache.scatter_(2, index, k)
+            v_cache.scatter_(2, index, v)
         # GQA without copying the cache: the n_rep query heads of one KV head become n_rep*T query
         # rows against that head ([B, KV, n_rep*T, hd]); `mask` comes already repeated to match.
         q = q.reshape(B, self.n_kv, self.n_rep * T, self.head_dim)
@@ -225,9 +232,10 @@ class TransformerBlock(nn.Module):
         self.ffn_norm = RMSNorm(args.dim, args.norm_eps)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
-                v_cache: Tensor, cache_start: int) -> Tensor:
+                v_cache: Tensor, cache_start: int,
+                write_pos: Optional[Tensor] = None) -> Tensor:
         h = x + self.attention(self.attention_norm(x), cos, sin, mask, k_cache, v_cache,
-                               cache_start)
+                               cache_start, write_pos)
         return h + self.feed_forward(self.ffn_norm(h))
 
 
@@ -276,10 +284,15 @@ class Transformer(nn.Module):
                 for _ in range(self.n_layer)]
 
     def forward(self, tokens: Tensor, positions: Tensor, mask: Tensor, k_caches: List[Tensor],
-                v_caches: List[Tensor], cache_start: int) -> Tensor:
+                v_caches: List[Tensor], cache_start: int,
+                write_pos: Optional[Tensor] = None) -> Tensor:
         """tokens/positions [B, T] -> final normed hidden states [B, T, dim].
 
         mask: bool [B, 1, T, cache_start + T], True where a query may attend to a key.
+        write_pos: None (the new keys/values go to cache indices [cache_start, cache_start + T) of
+        every row), or int64 [B] for one-token steps (T == 1) of the engine, whose rows sit at
+        different lengths: row b's key/value go to cache index write_pos[b] and attention reads
+        keys [0, cache_start + 1) under `mask` (`pipeline_lib/engine/forward.py`).
         """
         x = self.tok_embeddings(tokens)
         freqs = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, hd/2]
@@ -291,5 +304,5 @@ class Transformer(nn.Module):
         if self.n_rep > 1:
             mask = mask.repeat(1, 1, self.n_rep, 1)  # [B, 1, n_rep*T, S], see Attention
         for i, layer in enumerate(self.layers):
-            x = layer(x, cos, sin, mask, k_caches[i], v_caches[i], cache_start)
+            x = layer(x, cos, sin, mask, k_caches[i], v_caches[i], cache_start, write_pos)
         return self.norm(x)

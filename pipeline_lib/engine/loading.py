@@ -1,0 +1,67 @@
+"""Build the eager `Transformer` the engine drives from an exported TorchScript `model.pt`.
+
+The export is the one artifact every runtime reads; its metadata (inside the archive) carries the
+model's hyper-parameters (`model_args`) and stop ids, its scripted submodule `model` the weights.
+The engine needs the eager module because it calls the model with its own cache and write
+positions, which the exported `forward` does not expose.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import torch
+
+from pipeline_lib.errors import SetupError
+from pipeline_lib.lm.model import ModelArgs, Transformer, rope_inv_freq
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _is_column_major(w: torch.Tensor) -> bool:
+    return w.dim() == 2 and w.stride(0) == 1 and w.stride(1) == w.shape[0]
+
+
+def load_exported_transformer(path: str | Path, *,
+                              device: str | torch.device = "cpu") -> tuple[Transformer, dict]:
+    """-> (eval Transformer on `device` with the export's weights, the export's metadata)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SetupError(f"{path} not found: run `pixel export` first")
+    extra = {"metadata.json": ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    if not extra["metadata.json"]:
+        raise SetupError(f"{path} carries no metadata.json: re-export it with `pixel export`")
+    metadata = json.loads(extra["metadata.json"])
+    if "model_args" not in metadata:
+        raise SetupError(f"{path} has no model_args in its metadata: re-export it")
+    args = ModelArgs(**metadata["model_args"])
+    state = {k: v for k, v in scripted.model.state_dict().items() if k != "inv_freq"}
+    with torch.device("meta"):
+        model = Transformer(args)
+    model = model.to_empty(device="cpu")
+    model.inv_freq = rope_inv_freq(args)[0]  # fp32, recomputed as the loader does
+    # assign=True keeps the saved tensors (and their strides: the column-major CPU layout).
+    model.load_state_dict(state, strict=True, assign=True)
+    if args.tie_embeddings:
+        model.output.weight = model.tok_embeddings.weight
+    del scripted
+    dtype = DTYPES.get(metadata.get("dtype", "fp32"), torch.float32)
+    model.cast_weights(dtype)
+    device = torch.device(device)
+    if device.type == "cpu":
+        if (metadata.get("weight_layout") == "column_major"
+                and not _is_column_major(model.layers[0].attention.wqkv.weight)):
+            model.use_cpu_layout()
+    else:
+        model = model.to(device)
+    log.info("engine model from %s (%s, %s, %d layers)", path.name, metadata.get("architecture"),
+             metadata.get("dtype"), args.n_layer)
+    return model.eval(), metadata

@@ -1,0 +1,244 @@
+"""The engine: in-flight batching over a KV cache of fixed slots (vLLM / TGI style, synchronous).
+
+Every `step()`: apply cancellations, admit waiting requests into free slots (FIFO), run at most one
+prefill chunk (oldest prefilling request first, so a long prompt holds the decoding rows back by
+one chunk at most), then one batched decode step over every decoding row, and sample per row.
+Each running request gets at most one token per step; a finished request's slot is free at once.
+
+No threads inside: a driver (the Triton model's scheduler thread) calls `step()` in a loop;
+`submit()` and `cancel()` may be called from other threads (they only touch a locked inbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Hashable, Iterable, List, Optional, Sequence
+
+import torch
+
+from pipeline_lib.engine.forward import decode_step, prefill_chunk
+from pipeline_lib.engine.kv_slots import KVSlots
+from pipeline_lib.engine.prefix_cache import PrefixCache
+from pipeline_lib.engine.sampling import RowSampler, sample_rows
+from pipeline_lib.engine.types import (CANCELLED, ERROR, LENGTH, STOP, EngineSettings,
+                                       GenerationRequest, ResolvedRequest, TokenEvent, resolve)
+from pipeline_lib.errors import InvalidInputError
+from pipeline_lib.lm.model import Transformer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Running:
+    req: ResolvedRequest
+    slot: int
+    sampler: RowSampler
+    computed: int = 0  # prompt tokens whose keys/values are in the slot
+    generated: List[int] = field(default_factory=list)
+
+    @property
+    def prefilling(self) -> bool:
+        return self.computed < len(self.req.prompt_ids)
+
+    @property
+    def next_position(self) -> int:
+        """Cache index of the last generated token, the one fed to the next decode step."""
+        return len(self.req.prompt_ids) + len(self.generated) - 1
+
+
+class Engine:
+    def __init__(self, model: Transformer, settings: EngineSettings = EngineSettings(), *,
+                 stop_ids: Sequence[int], device: str | torch.device = "cpu"):
+        self.model = model.eval()
+        self.settings = settings
+        self.device = torch.device(device)
+        self.stop_ids = frozenset(int(i) for i in stop_ids)
+        self.vocab_size = model.tok_embeddings.num_embeddings
+        self.kv = KVSlots(n_layer=model.n_layer, n_slots=settings.n_slots, n_kv_heads=model.n_kv,
+                          max_seq_len=settings.max_seq_len, head_dim=model.head_dim,
+                          dtype=model.output.weight.dtype, device=self.device)
+        self.prefix_cache = PrefixCache(settings.prefix_cache_entries)
+        self._lock = threading.Lock()  # guards _waiting and _cancel (touched by other threads)
+        self._waiting: "OrderedDict[Hashable, ResolvedRequest]" = OrderedDict()
+        self._cancel: set = set()
+        self._running: "OrderedDict[Hashable, _Running]" = OrderedDict()  # admission order
+        self.steps = 0
+        self.prefill_tokens_computed = 0
+        self.generated_tokens = 0
+
+    @classmethod
+    def from_export(cls, path: str | Path, settings: EngineSettings = EngineSettings(), *,
+                    device: str | torch.device = "cpu") -> "Engine":
+        """An engine over the weights of an exported `model.pt` (stop ids from its metadata)."""
+        from pipeline_lib.engine.loading import load_exported_transformer
+
+        model, metadata = load_exported_transformer(path, device=device)
+        return cls(model, settings, stop_ids=metadata["stop_ids"], device=device)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def submit(self, request: GenerationRequest) -> None:
+        """Queue a request; raises InvalidInputError naming the field when it breaks a rule."""
+        resolved = resolve(request, self.settings, self.vocab_size)
+        with self._lock:
+            if resolved.request_id in self._waiting or resolved.request_id in self._running:
+                raise InvalidInputError("request_id", f"{resolved.request_id!r} is already "
+                                        "queued or running")
+            self._waiting[resolved.request_id] = resolved
+
+    def cancel(self, request_id: Hashable) -> bool:
+        """Drop a request at the next step (its last event says "cancelled"). False if unknown."""
+        with self._lock:
+            known = request_id in self._waiting or request_id in self._running
+            if known:
+                self._cancel.add(request_id)
+            return known
+
+    def has_work(self) -> bool:
+        with self._lock:
+            return bool(self._waiting or self._running or self._cancel)
+
+    def stats(self) -> dict:
+        with self._lock:
+            waiting = len(self._waiting)
+        return {
+            "active_slots": len(self._running),
+            "prefilling": sum(r.prefilling for r in self._running.values()),
+            "waiting": waiting,
+            "prefix_hits": self.prefix_cache.hits,
+            "prefix_misses": self.prefix_cache.misses,
+            "prefix_entries": len(self.prefix_cache),
+            "prefill_tokens_saved": self.prefix_cache.tokens_saved,
+            "prefill_tokens_computed": self.prefill_tokens_computed,
+            "generated_tokens": self.generated_tokens,
+            "steps": self.steps,
+        }
+
+    # -- the step ------------------------------------------------------------------------------
+
+    def step(self) -> List[TokenEvent]:
+        events: List[TokenEvent] = []
+        with torch.inference_mode():
+            self._apply_cancellations(events)
+            self._admit()
+            just_prefilled = self._prefill_one_chunk(events)
+            self._decode(events, skip=just_prefilled)
+        self.steps += 1
+        return events
+
+    def generate(self, requests: Iterable[GenerationRequest]) -> dict:
+        """Submit all, step until done: {request_id: generated token ids} (tests, benchmarks)."""
+        out: dict = {}
+        for r in requests:
+            self.submit(r)
+            out[r.request_id] = []
+        while self.has_work():
+            for e in self.step():
+                if e.token_id is not None:
+                    out[e.request_id].append(e.token_id)
+                if e.finish_reason == ERROR:
+                    log.warning("request %r failed: %s", e.request_id, e.detail)
+        return out
+
+    def _apply_cancellations(self, events: List[TokenEvent]) -> None:
+        with self._lock:
+            cancel, self._cancel = self._cancel, set()
+            for rid in cancel:
+                if self._waiting.pop(rid, None) is not None:
+                    events.append(TokenEvent(rid, None, CANCELLED))
+        for rid in cancel:
+            if rid in self._running:
+                self._finish(self._running[rid], events, None, CANCELLED)
+
+    def _admit(self) -> None:
+        with self._lock:
+            while self._waiting and self.kv.free_count:
+                _, req = self._waiting.popitem(last=False)
+                sampler = RowSampler(temperature=req.temperature, top_p=req.top_p, seed=req.seed,
+                                     device=self.device)
+                self._running[req.request_id] = _Running(req, self.kv.allocate(), sampler)
+
+    def _finish(self, run: _Running, events: List[TokenEvent], token: Optional[int], reason: str,
+                detail: Optional[str] = None) -> None:
+        events.append(TokenEvent(run.req.request_id, token, reason, detail))
+        del self._running[run.req.request_id]
+        self.kv.release(run.slot)
+
+    def _prefill_one_chunk(self, events: List[TokenEvent]) -> Optional[Hashable]:
+        """Run the next chunk of the oldest prefilling request; return its id if it is done."""
+        run = next((r for r in self._running.values() if r.prefilling), None)
+        if run is None:
+            return None
+        req, prompt = run.req, run.req.prompt_ids
+        try:
+            if run.computed == 0 and req.prefix_len:
+                entry = self.prefix_cache.lookup(prompt[: req.prefix_len])
+                if entry is not None:
+                    self.kv.write_prefix(run.slot, *entry)
+                    run.computed = req.prefix_len
+            # Chunks never straddle the prefix boundary: the prefix's keys/values are then the same
+            # numbers whether computed here or copied from the cache.
+            limit = req.prefix_len if run.computed < req.prefix_len else len(prompt)
+            end = min(run.computed + self.settings.prefill_chunk, limit)
+            last = end == len(prompt)
+            logits = prefill_chunk(self.model, self.kv, slot=run.slot,
+                                   token_ids=prompt[run.computed:end], start=run.computed,
+                                   want_logits=last)
+            self.prefill_tokens_computed += end - run.computed
+            run.computed = end
+            if end == req.prefix_len and prompt[:end] not in self.prefix_cache:
+                self.prefix_cache.store(prompt[:end], *self.kv.read_prefix(run.slot, end))
+            if not last:
+                return None
+            token = sample_rows(logits[None], [run.sampler])[0]
+        except Exception as exc:  # one bad request must not take the others down
+            log.exception("prefill of request %r failed", req.request_id)
+            self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
+            return None
+        self._accept(run, token, events)
+        return req.request_id
+
+    def _decode(self, events: List[TokenEvent], *, skip: Optional[Hashable]) -> None:
+        rows = sorted((r for r in self._running.values()
+                       if not r.prefilling and r.req.request_id != skip), key=lambda r: r.slot)
+        if not rows:
+            return
+        try:
+            tokens = self._decode_rows(rows)
+        except Exception:
+            # Find the bad row(s): every row alone; the others keep going.
+            log.exception("batched decode of %d rows failed; retrying row by row", len(rows))
+            tokens = []
+            for r in rows:
+                try:
+                    tokens.append(self._decode_rows([r])[0])
+                except Exception as exc:
+                    log.exception("decode of request %r failed", r.req.request_id)
+                    tokens.append(exc)
+        for r, t in zip(rows, tokens):
+            if isinstance(t, Exception):
+                self._finish(r, events, None, ERROR, f"decode failed: {t}")
+            else:
+                self._accept(r, t, events)
+
+    def _decode_rows(self, rows: Sequence[_Running]) -> List[int]:
+        logits = decode_step(self.model, self.kv, slots=[r.slot for r in rows],
+                             token_ids=[r.generated[-1] for r in rows],
+                             positions=[r.next_position for r in rows])
+        return sample_rows(logits, [r.sampler for r in rows])
+
+    def _accept(self, run: _Running, token: int, events: List[TokenEvent]) -> None:
+        """A new token for `run`: stop, or keep it (and finish at the length limit)."""
+        if token in self.stop_ids:
+            self._finish(run, events, None, STOP)
+            return
+        run.generated.append(token)
+        self.generated_tokens += 1
+        if len(run.generated) >= run.req.max_new_tokens or run.next_position >= self.kv.scratch_pos:
+            self._finish(run, events, token, LENGTH)
+        else:
+            events.append(TokenEvent(run.req.request_id, token, None))
