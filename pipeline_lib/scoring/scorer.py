@@ -98,8 +98,11 @@ class Scorer:
         return self._assess(user_texts, [find_cues(t) for t in user_texts])[0]
 
     def score_batch(
-        self, *, user_texts: list[str], responses: list[str], context_types: list[str]
+        self, *, user_texts: list[str], responses: list[str], context_types: list[str],
+        user_risks: list[UserRisk] | None = None,
     ) -> list[Scores]:
+        """`user_risks`: the assessment `user_risk` already made of these messages (the engine
+        assesses before generating); reused, not recomputed."""
         n = len(user_texts)
         if len(responses) != n or len(context_types) != n:
             raise InvalidInputError(
@@ -112,7 +115,12 @@ class Scorer:
             return []
         msg_cues = [find_cues(t) for t in user_texts]
         resp_cues = [find_response_cues(r) for r in responses]
-        risks, msg_emb = self._assess(user_texts, msg_cues)
+        if user_risks is None:
+            risks, msg_emb = self._assess(user_texts, msg_cues)
+        else:
+            risks = list(user_risks)
+            msg_emb = (None if self.heads is None else
+                       self.encoder.encode([without_idioms(t) for t in user_texts]))
         if msg_emb is None:
             parts = [rule_scores(rc, user_risk=r.risk) for rc, r in zip(resp_cues, risks)]
         else:
