@@ -1,8 +1,8 @@
 """The two model calls of the engine: one prefill chunk of one slot, one decode step of many.
 
-Both run the eager `Transformer` of `pipeline_lib.lm.model` on views of the slot cache, so nothing
-is copied per step: a prefill chunk uses the int `cache_start` path (B = 1); a decode step passes
-`write_pos` so that each row writes its key/value at its own length.
+Both run the `Transformer` of `pipeline_lib.lm.model` (eager or TorchScript-compiled) on views of
+the slot cache, so nothing is copied per step: a prefill chunk uses the int `cache_start` path
+(B = 1); a decode step passes `write_pos` so that each row writes its key/value at its own length.
 """
 
 from __future__ import annotations

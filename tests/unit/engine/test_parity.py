@@ -40,14 +40,16 @@ def _spy_decode(monkeypatch) -> list[list[int]]:
     return calls
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen2"])
-def test_requests_joining_and_leaving_mid_way_equal_hugging_face(family, monkeypatch):
+@pytest.mark.parametrize("family, torchscript", [("llama", True), ("qwen2", True),
+                                                 ("llama", False)])
+def test_requests_joining_and_leaving_mid_way_equal_hugging_face(family, torchscript,
+                                                                  monkeypatch):
     hf = tiny_hf_model(family)
     calls = _spy_decode(monkeypatch)
     # 3 slots, 7 requests: short ones leave early (holes in the slot range), late ones join while
     # others decode; a 4-token prefill chunk interleaves long prompts with decode steps.
     engine = Engine(ours_from_hf(hf), EngineSettings(n_slots=3, max_seq_len=96, prefill_chunk=4),
-                    stop_ids=[])
+                    stop_ids=[], torchscript=torchscript)
     rows = uneven_prompts(seed=3, lengths=(5, 17, 11, 30, 3, 22, 9))
     budgets = [N, 6, N, 10, 3, N, 15]
     arrivals = {0: [0, 1, 2], 5: [3], 9: [4, 5], 20: [6]}  # step -> request indices submitted
