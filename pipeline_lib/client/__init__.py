@@ -4,6 +4,10 @@
         result = await client.infer("I can't sleep", session_id="s-1",
                                     context_type="general_support")
 
+    async with client.stream("I can't sleep", session_id="s-1") as events:
+        async for event in events:      # StreamDelta..., then the PixelResult
+            ...
+
 It knows the server only through the ensemble's tensor names; it imports no server-side code.
 """
 
@@ -18,8 +22,11 @@ from pipeline_lib.client.errors import (
     ServerOverloadedError,
     ServerUnavailableError,
 )
+from pipeline_lib.client.request import GenerationOptions
 from pipeline_lib.client.result import EQ_DIMENSIONS, PixelResult
 from pipeline_lib.client.settings import ClientSettings, load_client_settings
+from pipeline_lib.client.stream_events import StreamDelta
+from pipeline_lib.client.streaming import PixelStream
 
 __all__ = [
     "EQ_DIMENSIONS",
@@ -27,6 +34,7 @@ __all__ = [
     "ClientError",
     "ClientSettings",
     "DeadlineExceededError",
+    "GenerationOptions",
     "HealthReport",
     "InferRequest",
     "InferenceFailedError",
@@ -34,8 +42,10 @@ __all__ = [
     "PixelBatchInferenceManager",
     "PixelClient",
     "PixelResult",
+    "PixelStream",
     "ServerOverloadedError",
     "ServerUnavailableError",
+    "StreamDelta",
     "Variant",
     "VariantRouter",
     "load_client_settings",

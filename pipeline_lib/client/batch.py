@@ -29,6 +29,11 @@ class InferRequest:
     context_type: str = "general_support"
     timeout: float | None = None  # seconds for this request, retries included
     use_cache: bool = True
+    # Generation options (engine models only); None = the server's default.
+    max_new_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
 
     @classmethod
     def coerce(cls, item: InferRequest | tuple | Mapping) -> InferRequest:

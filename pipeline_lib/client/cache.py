@@ -17,11 +17,14 @@ import logging
 import time
 import unicodedata
 from collections import OrderedDict
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline_lib.client.ab import Variant
 from pipeline_lib.client.result import ModelOutputs
 from pipeline_lib.errors import PixelError
+
+if TYPE_CHECKING:
+    from pipeline_lib.client.settings import CacheSettings
 
 log = logging.getLogger(__name__)
 
@@ -177,3 +180,15 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def build_cache(settings: CacheSettings) -> ResultCache | None:
+    """The cache client.cache.backend names (None for "none")."""
+    if settings.backend == "redis":
+        return RedisCache(
+            url=settings.redis_url, ttl_s=settings.ttl_s, prefix=settings.prefix,
+            retry_after_s=settings.retry_after_s,
+        )
+    if settings.backend == "memory":
+        return MemoryCache(max_entries=settings.max_entries, ttl_s=settings.ttl_s)
+    return None

@@ -2,6 +2,7 @@
 
 One client holds one connection (reused by every call), a sticky A/B router, a cache, metrics
 and an optional outcome recorder. Use it as `async with PixelClient(...) as client:`.
+`stream()` (streaming.py) gives the reply as it is generated; it always goes over gRPC.
 """
 
 from __future__ import annotations
@@ -15,20 +16,16 @@ from dataclasses import dataclass, replace
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
-from pipeline_lib.client.cache import (
-    CacheUnavailable,
-    MemoryCache,
-    RedisCache,
-    ResultCache,
-    cache_key,
-)
-from pipeline_lib.client.errors import ClientError, InvalidRequestError, classify
+from pipeline_lib.client.cache import CacheUnavailable, ResultCache, build_cache, cache_key
+from pipeline_lib.client.errors import ClientError, classify
 from pipeline_lib.client.metrics import ClientMetrics, context_label
 from pipeline_lib.client.recording import OutcomeRecorder, record_outcome
+from pipeline_lib.client.request import GenerationOptions, check_request
 from pipeline_lib.client.result import ModelOutputs, PixelResult, encode_inputs
 from pipeline_lib.client.retry import call_with_retries
-from pipeline_lib.client.settings import CacheSettings, ClientSettings
-from pipeline_lib.client.transport import Transport, make_transport
+from pipeline_lib.client.settings import ClientSettings
+from pipeline_lib.client.streaming import PixelStream
+from pipeline_lib.client.transport import GrpcTransport, Transport, make_transport
 
 log = logging.getLogger(__name__)
 _DEFAULT = object()
@@ -45,17 +42,6 @@ class HealthReport:
     @property
     def healthy(self) -> bool:
         return self.live and self.ready and bool(self.models) and all(self.models.values())
-
-
-def build_cache(settings: CacheSettings) -> ResultCache | None:
-    if settings.backend == "redis":
-        return RedisCache(
-            url=settings.redis_url, ttl_s=settings.ttl_s, prefix=settings.prefix,
-            retry_after_s=settings.retry_after_s,
-        )
-    if settings.backend == "memory":
-        return MemoryCache(max_entries=settings.max_entries, ttl_s=settings.ttl_s)
-    return None
 
 
 class PixelClient:
@@ -86,6 +72,7 @@ class PixelClient:
         self.recorder = recorder
         self._cache_key = settings.cache.key.encode()
         self._transport: Transport | None = None
+        self._grpc_for_streams: GrpcTransport | None = None
 
     @property
     def transport(self) -> Transport:
@@ -94,6 +81,15 @@ class PixelClient:
             self._transport = make_transport(self.settings.protocol, self.url)
         return self._transport
 
+    @property
+    def stream_transport(self) -> GrpcTransport:
+        """Streams need gRPC: the client's own transport, or one to client.grpc_url."""
+        if self.settings.protocol == "grpc":
+            return self.transport  # type: ignore[return-value]
+        if self._grpc_for_streams is None:
+            self._grpc_for_streams = GrpcTransport(self.settings.grpc_url)
+        return self._grpc_for_streams
+
     async def __aenter__(self) -> PixelClient:
         return self
 
@@ -101,9 +97,10 @@ class PixelClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._transport is not None:
-            await self._transport.close()
-            self._transport = None
+        for transport in (self._transport, self._grpc_for_streams):
+            if transport is not None:
+                await transport.close()
+        self._transport = self._grpc_for_streams = None
         if self.cache is not None:
             await self.cache.close()
         self.metrics.stop_serving()
@@ -116,13 +113,19 @@ class PixelClient:
         *,
         timeout: float | None = None,
         use_cache: bool = True,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
     ) -> PixelResult:
         """Ask Pixel once. Raises a ClientError subclass (see errors.py) when it cannot answer.
 
         `timeout` is the deadline in seconds for the whole call, retries included (default
-        client.timeout_s); `use_cache=False` bypasses the cache for this call.
+        client.timeout_s); `use_cache=False` bypasses the cache for this call. The generation
+        options (engine models only; None = the server's default) also bypass the cache.
         """
-        _check_request(text, session_id, context_type)
+        check_request(text, session_id, context_type)
+        generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
         started = time.perf_counter()
         variant = self.router.assign(session_id)
         request_id = uuid.uuid4().hex
@@ -130,7 +133,8 @@ class PixelClient:
         try:
             outputs, cache_hit, attempts = await self._outputs(
                 variant, text, session_id, context_type, request_id,
-                timeout or self.settings.timeout_s, use_cache,
+                timeout or self.settings.timeout_s, use_cache and not generation.is_set,
+                generation,
             )
         except ClientError as error:
             latency_ms = (time.perf_counter() - started) * 1000.0
@@ -140,13 +144,9 @@ class PixelClient:
                                None, error.kind)
             raise
         latency_ms = (time.perf_counter() - started) * 1000.0
-        result = PixelResult(
-            request_id=request_id, variant=variant.name, model_name=variant.model_name,
+        result = PixelResult.from_outputs(
+            outputs, request_id=request_id, variant=variant.name, model_name=variant.model_name,
             model_version=variant.model_version, context_type=context_type,
-            response_text=outputs.response_text, eq_scores=outputs.eq_scores,
-            overall_eq=outputs.overall_eq, safety_score=outputs.safety_score,
-            bias_score=outputs.bias_score, persona_mode=outputs.persona_mode,
-            crisis_flag=outputs.crisis_flag, server_time_ms=outputs.server_time_ms,
             latency_ms=latency_ms, cache_hit=cache_hit, attempts=attempts,
         )
         self.metrics.requests.labels(variant.name, context, "ok").inc()
@@ -163,7 +163,7 @@ class PixelClient:
 
     async def _outputs(
         self, variant: Variant, text: str, session_id: str, context_type: str,
-        request_id: str, deadline_s: float, use_cache: bool,
+        request_id: str, deadline_s: float, use_cache: bool, generation: GenerationOptions,
     ) -> tuple[ModelOutputs, bool, int]:
         key = None
         if self.cache is None or not use_cache:
@@ -181,7 +181,8 @@ class PixelClient:
             if cached is not None:
                 return cached, True, 0
 
-        inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type)
+        inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type,
+                               generation=generation.tensors())
 
         async def attempt(remaining_s: float) -> ModelOutputs:
             self.metrics.attempts.labels(variant.name).inc()
@@ -215,6 +216,28 @@ class PixelClient:
             error_kind=error_kind,
         )
 
+    def stream(
+        self,
+        text: str,
+        session_id: str,
+        context_type: str = "general_support",
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> PixelStream:
+        """The reply as it is generated: StreamDelta events (the first is the crisis assessment),
+        then the PixelResult. Retried only before the first event; closing it early cancels the
+        server's work; recorded once. `timeout` covers the whole stream. See streaming.py."""
+        check_request(text, session_id, context_type)
+        generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
+        inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type,
+                               generation=generation.tensors())
+        return PixelStream(self, text=text, session_id=session_id, context_type=context_type,
+                           inputs=inputs, timeout_s=timeout or self.settings.timeout_s)
+
     async def batch_infer(
         self, items: Iterable[InferRequest | tuple], *, concurrency: int | None = None
     ) -> list[BatchOutcome]:
@@ -232,6 +255,8 @@ class PixelClient:
         return await self.infer(
             request.text, request.session_id, request.context_type,
             timeout=request.timeout, use_cache=request.use_cache,
+            max_new_tokens=request.max_new_tokens, temperature=request.temperature,
+            top_p=request.top_p, seed=request.seed,
         )
 
     async def health(self) -> HealthReport:
@@ -254,12 +279,3 @@ class PixelClient:
             return HealthReport(self.url, False, False, {}, detail)
         return HealthReport(self.url, live, ready, models)
 
-
-def _check_request(text: object, session_id: object, context_type: object) -> None:
-    """Type checks only: the server owns the content rules (and names the field it refuses)."""
-    for field, value in (("text", text), ("session_id", session_id),
-                         ("context_type", context_type)):
-        if not isinstance(value, str):
-            raise InvalidRequestError(field, f"must be a str, not {type(value).__name__}")
-    if not session_id:
-        raise InvalidRequestError("session_id", "must not be empty (it picks the A/B variant)")

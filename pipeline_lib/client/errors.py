@@ -16,7 +16,11 @@ from pipeline_lib.errors import InvalidInputError, PixelError
 # Triton answers a full queue and an expired queue timeout (timeout_action: REJECT) with
 # UNAVAILABLE (gRPC) / 503 (HTTP); only the message tells them from "server down"
 # (triton core src/scheduler_utils.cc and src/dynamic_batch_scheduler.cc, checked for 2.51).
-OVERLOAD_MARKERS = ("exceeds maximum queue size", "request timeout expired")
+# The engine's admission control refuses with a message starting "overloaded:".
+OVERLOAD_MARKERS = ("exceeds maximum queue size", "request timeout expired", "overloaded:")
+# Every input a caller sends (the engine's optional generation inputs included).
+FIELD_NAMES = INPUT_NAMES + ("max_new_tokens", "temperature", "top_p", "seed")
+_UNEXPECTED_INPUT = re.compile(r"unexpected inference input '([a-z_]+)'")
 
 
 class ClientError(PixelError):
@@ -110,13 +114,26 @@ ERROR_KINDS = tuple(
 _FIELD = re.compile(r"(?:^|[\s,\]])([a-z_][a-z0-9_]*): (.+)$", re.DOTALL)
 
 
-def _split_field(message: str) -> tuple[str, str]:
-    """Find 'field: rule' in the server's message; Triton may prefix it ("in ensemble 'pixel', ",
-    "[request id: ...] "), so the ensemble's input names are looked for first."""
-    for name in INPUT_NAMES:
+def _known_field(message: str) -> tuple[str, str] | None:
+    """'field: rule' for one of our input names, wherever Triton's prefixes put it."""
+    for name in FIELD_NAMES:
         at = message.find(f"{name}: ")
         if at == 0 or (at > 0 and not (message[at - 1].isalnum() or message[at - 1] == "_")):
             return name, message[at + len(name) + 2:].strip()
+    unexpected = _UNEXPECTED_INPUT.search(message)
+    if unexpected:
+        # An older server (the run-to-completion ensemble) takes no generation options.
+        return unexpected.group(1), ("this model does not take it (an older server without the "
+                                     "engine?); leave the option out")
+    return None
+
+
+def _split_field(message: str) -> tuple[str, str]:
+    """Find 'field: rule' in the server's message; Triton may prefix it ("in ensemble 'pixel', ",
+    "[request id: ...] "), so the ensemble's input names are looked for first."""
+    known = _known_field(message)
+    if known:
+        return known
     match = _FIELD.search(message)
     if match:
         return match.group(1), match.group(2).strip()
@@ -158,6 +175,11 @@ def classify(exc: BaseException, *, url: str) -> ClientError:
 
     if isinstance(exc, InferenceServerException):
         return _by_status(url, str(exc.status() or ""), str(exc.message() or ""))
+    import grpc
+
+    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
+        # A streaming call raises grpc's own error (tritonclient wraps only unary calls).
+        return _by_status(url, str(exc.code()), str(exc.details() or ""))
     import aiohttp
 
     if isinstance(exc, (aiohttp.ClientConnectionError, ConnectionError)):
@@ -167,3 +189,20 @@ def classify(exc: BaseException, *, url: str) -> ClientError:
     if isinstance(exc, asyncio.TimeoutError):
         return ServerUnavailableError(url, "connection timed out")
     return InferenceFailedError(url, f"unexpected {type(exc).__name__}")
+
+
+def classify_stream_error(message: str, *, url: str) -> ClientError:
+    """Translate an error a gRPC stream carried as a response (a message, no status code)."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in OVERLOAD_MARKERS):
+        return ServerOverloadedError(url, message)
+    known = _known_field(message)
+    if known:
+        return InvalidRequestError(*known)
+    if "unknown model" in lowered or "not found" in lowered:
+        return InferenceFailedError(
+            url, f"{message}; streaming needs the engine's `<model>_stream` model (lm=engine)"
+        )
+    if "not ready" in lowered or "unavailable" in lowered:
+        return ServerUnavailableError(url, message)
+    return InferenceFailedError(url, message)

@@ -32,7 +32,8 @@ class ClientMetrics:
         r = self.registry
         self.requests = Counter(
             "pixel_client_requests",
-            "Calls to PixelClient.infer, by variant, context type and outcome (ok/error).",
+            "Calls to PixelClient.infer and .stream, by variant, context type and outcome "
+            "(ok/error; cancelled: a stream closed by its caller before the end).",
             ["variant", "context_type", "outcome"],
             registry=r,
         )
@@ -65,6 +66,13 @@ class ClientMetrics:
         self.server_time = Histogram(
             "pixel_client_server_inference_seconds",
             "inference_time_ms reported by the ensemble, in seconds.",
+            ["variant"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.first_delta = Histogram(
+            "pixel_client_stream_first_delta_seconds",
+            "Streams: from the call to the first event (the crisis assessment), retries included.",
             ["variant"],
             buckets=LATENCY_BUCKETS_S,
             registry=r,

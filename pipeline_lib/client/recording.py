@@ -32,8 +32,14 @@ def build_record(
     latency_ms: float,
     result: PixelResult | None = None,
     error_kind: str | None = None,
+    partial_text: str | None = None,
+    assessment: Any = None,
 ):
+    """`partial_text` and `assessment` (a StreamDelta) stand in for a result that never came."""
     from pipeline_lib.store.records import OutcomeRecord
+
+    def said(name: str) -> Any:
+        return getattr(assessment, name, None) if result is None else getattr(result, name)
 
     return OutcomeRecord(
         request_id=request_id,
@@ -44,18 +50,21 @@ def build_record(
         model_version=variant.model_version or "latest",
         context_type=context_type,
         user_text=user_text,
-        response_text=result.response_text if result else None,
+        response_text=result.response_text if result else (partial_text or None),
         eq_scores=result.eq_scores if result else None,
         overall_eq=result.overall_eq if result else None,
         safety_score=result.safety_score if result else None,
         bias_score=result.bias_score if result else None,
-        persona_mode=result.persona_mode if result else None,
-        crisis_flag=result.crisis_flag if result else None,
+        persona_mode=said("persona_mode"),
+        crisis_flag=said("crisis_flag"),
         server_time_ms=result.server_time_ms if result else None,
         latency_ms=latency_ms,
         cache_hit=result.cache_hit if result else False,
         error_kind=error_kind,
         created_at=datetime.now(timezone.utc),
+        reply_persona=said("reply_persona"),
+        crisis_reply_mode=result.crisis_reply_mode if result else None,
+        finish_reason=result.finish_reason if result else None,
     )
 
 

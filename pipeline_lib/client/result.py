@@ -24,6 +24,10 @@ OUTPUT_NAMES = (
     "inference_time_ms",
     "crisis_flag",
 )
+# Optional outputs of the engine's models (`pixel`, `pixel_stream`): which persona's prompt wrote
+# the reply, what a flagged message got, why generation stopped. The run-to-completion ensemble
+# has none of them, so they decode to None there.
+PROVENANCE_NAMES = ("reply_persona", "crisis_reply_mode", "finish_reason")
 CONTEXT_TYPES = ("general_support", "crisis_support", "therapy_session", "psychoeducation")
 
 
@@ -39,17 +43,22 @@ class ModelOutputs:
     persona_mode: str
     crisis_flag: bool
     server_time_ms: float
+    reply_persona: str | None = None
+    crisis_reply_mode: str | None = None
+    finish_reason: str | None = None
 
     @classmethod
     def from_tensors(cls, tensors: Mapping[str, np.ndarray]) -> ModelOutputs:
-        """Decode one row (batch index 0) of the output tensors."""
+        """Decode one row (batch index 0) of the output tensors; absent provenance is None."""
 
         def first(name: str) -> Any:
             return np.asarray(tensors[name]).reshape(-1)[0]
 
         def text(name: str) -> str:
-            value = first(name)
-            return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+            return decode_text(first(name))
+
+        def optional(name: str) -> str | None:
+            return text(name) if tensors.get(name) is not None else None
 
         return cls(
             response_text=text("response_text"),
@@ -60,6 +69,7 @@ class ModelOutputs:
             persona_mode=text("persona_mode"),
             crisis_flag=bool(first("crisis_flag")),
             server_time_ms=float(first("inference_time_ms")),
+            **{name: optional(name) for name in PROVENANCE_NAMES},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +103,16 @@ class PixelResult:
     latency_ms: float  # client-side, from call to decoded result, retries included
     cache_hit: bool
     attempts: int  # server calls made (0 on a cache hit)
+    reply_persona: str | None = None  # context type whose prompt wrote the reply (engine only)
+    crisis_reply_mode: str | None = None  # none/generated/configured/configured_then_generated
+    finish_reason: str | None = None  # stop / length (engine only)
+
+    @classmethod
+    def from_outputs(cls, outputs: ModelOutputs, **call: Any) -> PixelResult:
+        """`call`: request_id, variant, model_name, model_version, context_type, latency_ms,
+        cache_hit, attempts."""
+        values = dataclasses.asdict(outputs)
+        return cls(**values, **call)
 
     @property
     def eq(self) -> dict[str, float]:
@@ -110,6 +130,9 @@ class PixelResult:
             persona_mode=self.persona_mode,
             crisis_flag=self.crisis_flag,
             server_time_ms=self.server_time_ms,
+            reply_persona=self.reply_persona,
+            crisis_reply_mode=self.crisis_reply_mode,
+            finish_reason=self.finish_reason,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,9 +142,19 @@ class PixelResult:
         return data
 
 
-def encode_inputs(*, text: str, session_id: str, context_type: str) -> dict[str, np.ndarray]:
-    """One request as the ensemble expects it: BYTES tensors of shape [1, 1] (batch dim first)."""
+def decode_text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def encode_inputs(
+    *, text: str, session_id: str, context_type: str,
+    generation: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """One request as the ensemble expects it: BYTES tensors of shape [1, 1] (batch dim first),
+    plus the optional generation tensors (see request.GenerationOptions.tensors)."""
     values = {"text": text, "session_id": session_id, "context_type": context_type}
-    return {
+    inputs = {
         name: np.array([[values[name].encode("utf-8")]], dtype=np.object_) for name in INPUT_NAMES
     }
+    inputs.update(generation or {})
+    return inputs

@@ -2,6 +2,13 @@
 
 Both expose the same small surface (infer, liveness, readiness, model index) and leave error
 translation to `errors.classify`, so the rest of the client does not know which protocol runs.
+gRPC adds `open_stream` (bidirectional streaming; HTTP has none).
+
+Calls ask for no particular outputs, so the server returns all it has: the engine's models add
+reply_persona / crisis_reply_mode / finish_reason, the run-to-completion ensemble does not, and the
+same client works with both (no metadata round trip, nothing stale when the server changes).
+The deadline travels as Triton's request `timeout` (microseconds), so the server can drop work
+nobody waits for; the gRPC deadline (`client_timeout`) still bounds the call on our side.
 """
 
 from __future__ import annotations
@@ -9,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+import asyncio
+
 import numpy as np
 
-from pipeline_lib.client.result import OUTPUT_NAMES
+from pipeline_lib.client.errors import InferenceFailedError, classify_stream_error
+from pipeline_lib.client.result import OUTPUT_NAMES, PROVENANCE_NAMES
 from pipeline_lib.errors import ConfigError
 
 PROTOCOLS = ("grpc", "http")
@@ -51,6 +61,30 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+class StreamCall(Protocol):
+    """One bidirectional streaming request: its responses, then cancel() or done_writing()."""
+
+    async def receive(self) -> dict[str, np.ndarray]: ...  # raises a ClientError on a stream error
+
+    def done_writing(self) -> None: ...  # the final response arrived: end the request stream
+
+    def cancel(self) -> None: ...  # stop the call; the server sees the cancellation
+
+
+# What a streamed response may carry: the unary outputs plus the event and its text.
+STREAM_NAMES = OUTPUT_NAMES + PROVENANCE_NAMES + ("stream_event", "text_delta")
+
+
+def _present(result, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The named outputs the response holds (as_numpy gives None for one it lacks)."""
+    return {name: array for name in names if (array := result.as_numpy(name)) is not None}
+
+
+def triton_timeout_us(timeout_s: float) -> int:
+    """Triton's request timeout: whole microseconds, at least 1 (0 would mean none)."""
+    return max(1, int(timeout_s * 1_000_000))
+
+
 def _check_url(url: str) -> str:
     if "://" in url:
         raise ConfigError(
@@ -67,18 +101,29 @@ class GrpcTransport:
         self._mod = grpc_aio
         self._client = grpc_aio.InferenceServerClient(url, channel_args=GRPC_CHANNEL_ARGS)
 
-    async def infer(self, *, model_name, model_version, inputs, request_id, timeout_s):
+    def _inputs(self, inputs: Mapping[str, np.ndarray]) -> list:
+        from tritonclient.utils import np_to_triton_dtype
+
         tensors = []
         for name, array in inputs.items():
-            tensor = self._mod.InferInput(name, list(array.shape), "BYTES")
+            tensor = self._mod.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
             tensor.set_data_from_numpy(array)
             tensors.append(tensor)
-        outputs = [self._mod.InferRequestedOutput(name) for name in OUTPUT_NAMES]
+        return tensors
+
+    async def infer(self, *, model_name, model_version, inputs, request_id, timeout_s):
         result = await self._client.infer(
-            model_name, tensors, model_version=model_version, outputs=outputs,
-            request_id=request_id, client_timeout=timeout_s,
+            model_name, self._inputs(inputs), model_version=model_version,
+            request_id=request_id, timeout=triton_timeout_us(timeout_s), client_timeout=timeout_s,
         )
-        return {name: result.as_numpy(name) for name in OUTPUT_NAMES}
+        return _present(result, OUTPUT_NAMES + PROVENANCE_NAMES)
+
+    def open_stream(self, *, model_name, model_version, inputs, request_id, timeout_s
+                    ) -> GrpcStreamCall:
+        request = {"model_name": model_name, "model_version": model_version,
+                   "inputs": self._inputs(inputs), "request_id": request_id,
+                   "timeout": triton_timeout_us(timeout_s)}
+        return GrpcStreamCall(self._client, request, url=self.url, timeout_s=timeout_s)
 
     async def server_live(self, timeout_s):
         return bool(await self._client.is_server_live(client_timeout=timeout_s))
@@ -109,17 +154,19 @@ class HttpTransport:
         self._client = http_aio.InferenceServerClient(url, conn_timeout=600.0)
 
     async def infer(self, *, model_name, model_version, inputs, request_id, timeout_s):
+        from tritonclient.utils import np_to_triton_dtype
+
         tensors = []
         for name, array in inputs.items():
-            tensor = self._mod.InferInput(name, list(array.shape), "BYTES")
+            tensor = self._mod.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
             tensor.set_data_from_numpy(array, binary_data=True)
             tensors.append(tensor)
-        outputs = [self._mod.InferRequestedOutput(name, binary_data=True) for name in OUTPUT_NAMES]
+        # No outputs named: tritonclient then asks for all of them in binary form.
         result = await self._client.infer(
-            model_name, tensors, model_version=model_version, outputs=outputs,
-            request_id=request_id,
+            model_name, tensors, model_version=model_version, request_id=request_id,
+            timeout=triton_timeout_us(timeout_s),
         )
-        return {name: result.as_numpy(name) for name in OUTPUT_NAMES}
+        return _present(result, OUTPUT_NAMES + PROVENANCE_NAMES)
 
     async def server_live(self, timeout_s):
         return bool(await self._client.is_server_live())
@@ -135,6 +182,38 @@ class HttpTransport:
 
     async def close(self):
         await self._client.close()
+
+
+class GrpcStreamCall:
+    """tritonclient's `stream_infer` for one request. The request iterator stays open until the
+    final response (ending it early would half-close the stream before the server answered)."""
+
+    def __init__(self, client, request: dict, *, url: str, timeout_s: float):
+        self.url = url
+        self._writes_done = asyncio.Event()
+        done = self._writes_done  # the generator holds the event, not self (no cycle)
+
+        async def requests():
+            yield request
+            await done.wait()
+
+        self._responses = client.stream_infer(requests(), stream_timeout=timeout_s)
+
+    async def receive(self) -> dict[str, np.ndarray]:
+        try:
+            result, error = await self._responses.__anext__()
+        except StopAsyncIteration:
+            raise InferenceFailedError(self.url, "the stream ended before its final response")
+        if error is not None:
+            raise classify_stream_error(str(error.message() or ""), url=self.url)
+        return _present(result, STREAM_NAMES)
+
+    def done_writing(self) -> None:
+        self._writes_done.set()
+
+    def cancel(self) -> None:
+        self._writes_done.set()
+        self._responses.cancel()
 
 
 def make_transport(protocol: str, url: str) -> Transport:

@@ -30,7 +30,7 @@ from pipeline_lib.store.models import (
     Model,
     PerformanceAlert,
 )
-from pipeline_lib.store.protected import created_at, decode_blob
+from pipeline_lib.store.protected import PROVENANCE_FIELDS, created_at, decode_blob
 from pipeline_lib.store.records import EQ_DIMENSIONS
 
 ALERT_TABLES = {
@@ -124,6 +124,7 @@ async def _write_children(conn: AsyncConnection, outcomes: list[dict[str, Any]],
                 **{f"eq_{name}": value for name, value in zip(EQ_DIMENSIONS, eq, strict=True)},
                 **{k: o[k] for k in ("overall_eq", "safety_score", "bias_score", "persona_mode")},
                 "crisis_flag": o["crisis_flag"],
+                **{k: o.get(k) for k in PROVENANCE_FIELDS},  # absent from version-1 spool lines
             }
         )
         metrics.append(

@@ -104,6 +104,11 @@ class InferenceResult(Base):
     bias_score: Mapped[float | None] = mapped_column(Float)
     persona_mode: Mapped[str | None] = mapped_column(String(64))
     crisis_flag: Mapped[bool | None] = mapped_column(Boolean)
+    # Provenance of the reply (migration 0002): NULL for rows written before it, for the
+    # run-to-completion ensemble, and for calls that ended before the final response.
+    reply_persona: Mapped[str | None] = mapped_column(String(64))
+    crisis_reply_mode: Mapped[str | None] = mapped_column(String(32))
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class InferenceMetric(Base):

@@ -17,7 +17,10 @@ from pipeline_lib.store.crypto import StoreKeys
 from pipeline_lib.store.records import OutcomeRecord
 from pipeline_lib.store.settings import StoreSettings
 
-FORMAT_VERSION = 1
+# 2 added reply_persona, crisis_reply_mode, finish_reason; version-1 lines (without them) still
+# replay, as NULLs.
+FORMAT_VERSION = 2
+PROVENANCE_FIELDS = ("reply_persona", "crisis_reply_mode", "finish_reason")
 
 
 def protect(record: OutcomeRecord, *, keys: StoreKeys, settings: StoreSettings) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def protect(record: OutcomeRecord, *, keys: StoreKeys, settings: StoreSettings) 
         "error_kind": record.error_kind,
         "created_at": record.created_at_utc.isoformat(),
         "alerts": alerts_for(record, settings.thresholds),
+        **{name: getattr(record, name) for name in PROVENANCE_FIELDS},
     }
 
 

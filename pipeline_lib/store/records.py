@@ -25,6 +25,9 @@ _MAX_LENGTH = {
     "context_type": 64,
     "persona_mode": 64,
     "error_kind": 64,
+    "reply_persona": 64,
+    "crisis_reply_mode": 32,
+    "finish_reason": 32,
 }
 
 
@@ -49,6 +52,11 @@ class OutcomeRecord:
     cache_hit: bool
     error_kind: str | None  # None when the call succeeded
     created_at: datetime  # UTC
+    # Which persona and which choice produced the reply (the engine's models report them; None
+    # for the run-to-completion ensemble and for calls that ended before the final response).
+    reply_persona: str | None = None  # context type whose system prompt wrote the reply
+    crisis_reply_mode: str | None = None  # none/generated/configured/configured_then_generated
+    finish_reason: str | None = None  # stop / length
 
     def __post_init__(self) -> None:
         if not _REQUEST_ID.match(self.request_id):

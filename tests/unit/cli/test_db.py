@@ -13,7 +13,7 @@ def test_upgrade_current_downgrade(state, capsys):
     assert (state / "pixel.db").exists()
     capsys.readouterr()
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.strip() == "0001"
+    assert capsys.readouterr().out.strip() == "0002"
     assert main(["db", "downgrade", "--revision", "base"]) == 0
     capsys.readouterr()
     main(["db", "current"])

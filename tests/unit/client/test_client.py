@@ -113,3 +113,22 @@ async def test_batch_infer_keeps_order_with_cache_hits_and_errors():
     assert outcomes[0].result.response_text == "answer 0"
     assert outcomes[2].result.response_text == "answer 2"
     assert isinstance(outcomes[1].error, ServerUnavailableError)
+
+
+async def test_generation_options_bypass_the_cache_and_older_fields_stay_optional():
+    cache = MemoryCache()
+    recorder = CollectingRecorder()
+    client = PixelClient(settings(), url=closed_port(), cache=cache, recorder=recorder)
+    variant = client.router.assign("s-7")
+    await cache.put(cache_key(key=client.settings.cache.key.encode(), variant=variant,
+                              context_type="general_support", text="hello"),
+                    ModelOutputs("cached", (0.5,) * 5, 0.5, 1.0, 0.0, "calm", False, 1.0))
+    async with client:
+        assert (await client.infer("hello", "s-7")).response_text == "cached"
+        with pytest.raises(ServerUnavailableError):  # a 16-token reply is not the cached one
+            await client.infer("hello", "s-7", max_new_tokens=16, timeout=0.3)
+        body = client.metrics.exposition().decode()
+    assert 'pixel_client_cache_lookups_total{result="bypass",variant="control"} 1.0' in body
+    hit, failed = recorder.records
+    assert hit.reply_persona is None and hit.finish_reason is None
+    assert failed.error_kind == "unavailable"

@@ -53,3 +53,17 @@ def test_result_names_eq_dimensions_and_serialises():
     assert list(result.eq) == list(EQ_DIMENSIONS)
     assert result.outputs == out
     assert result.to_dict()["eq"]["empathy"] == out.eq_scores[3]
+
+
+def test_provenance_is_optional_and_travels_into_the_result():
+    out = ModelOutputs.from_tensors({
+        **tensors(crisis=True), "reply_persona": np.array([[b"crisis_support"]], dtype=np.object_),
+        "crisis_reply_mode": np.array([[b"generated"]], dtype=np.object_),
+        "finish_reason": np.array([[b"stop"]], dtype=np.object_)})
+    assert (out.reply_persona, out.crisis_reply_mode, out.finish_reason) == (
+        "crisis_support", "generated", "stop")
+    assert ModelOutputs.from_tensors(tensors()).reply_persona is None
+    result = PixelResult.from_outputs(
+        out, request_id="b" * 32, variant="control", model_name="pixel", model_version="",
+        context_type="general_support", latency_ms=1.0, cache_hit=False, attempts=1)
+    assert result.outputs == out and result.to_dict()["crisis_reply_mode"] == "generated"

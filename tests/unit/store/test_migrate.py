@@ -24,6 +24,7 @@ TABLES = {
     "feedback",
 }
 VIEWS = {"recent_inference_accuracy", "ab_test_comparison"}
+HEAD = "0002"
 
 
 async def _inspect(url: str) -> tuple[set[str], set[str]]:
@@ -42,7 +43,7 @@ async def test_up_down_up_matches_models(any_url):
     tables, views = await _inspect(any_url)
     assert tables == TABLES | {"alembic_version"}
     assert views == VIEWS
-    assert await migrate.current_revision(any_url) == "0001"
+    assert await migrate.current_revision(any_url) == HEAD
     assert await migrate.schema_diff(any_url) == []
 
     await migrate.downgrade_async(any_url, "base")
@@ -77,6 +78,6 @@ async def test_views_answer_on_an_empty_schema(any_url):
 def test_sync_upgrade_for_the_cli(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     migrate.upgrade(url)
-    assert asyncio.run(migrate.current_revision(url)) == "0001"
+    assert asyncio.run(migrate.current_revision(url)) == HEAD
     migrate.downgrade(url, "base")
     assert asyncio.run(migrate.current_revision(url)) is None

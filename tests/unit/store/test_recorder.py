@@ -137,7 +137,7 @@ async def test_embedded_sqlite_store_migrates_itself(sqlite_url, settings_for, n
     async with Recorder.from_settings(settings_for(sqlite_url)) as recorder:
         await recorder.record(new_outcome())
         assert await recorder.flush() == 0
-    assert await migrate.current_revision(sqlite_url) == "0001"
+    assert await migrate.current_revision(sqlite_url) == "0002"
 
 
 async def test_postgres_without_schema_keeps_outcomes_in_the_spool(
