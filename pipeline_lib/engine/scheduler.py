@@ -114,15 +114,17 @@ class Engine:
             return known
 
     def has_work(self) -> bool:
+        """Whether `step()` has anything to do (waiting, running or cancelled requests)."""
         with self._lock:
             return bool(self._waiting or self._running or self._cancel)
 
     def stats(self) -> dict:
         with self._lock:
             waiting = len(self._waiting)
+        running = list(self._running.values())  # one C-level copy: safe beside a running step
         return {
-            "active_slots": len(self._running),
-            "prefilling": sum(r.prefilling for r in self._running.values()),
+            "active_slots": len(running),
+            "prefilling": sum(r.prefilling for r in running),
             "waiting": waiting,
             "prefix_hits": self.prefix_cache.hits,
             "prefix_misses": self.prefix_cache.misses,
