@@ -11,8 +11,8 @@ from rich.table import Table
 
 def run(args: argparse.Namespace) -> int:
     from pipeline_lib.scoring import Scorer
-    from pipeline_lib.scoring.evaluation import evaluate
-    from pipeline_lib.scoring.report import metrics_markdown, write_confusion_png
+    from pipeline_lib.scoring.train.evaluation import evaluate
+    from pipeline_lib.scoring.train.report import kind_rows, metrics_markdown, write_confusion_png
 
     console = Console()
     model_dir = None if args.rules_only else Path(args.model_dir)
@@ -29,6 +29,12 @@ def run(args: argparse.Namespace) -> int:
         crisis.add_row(name, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}",
                        f"{m.tp}/{m.fp}/{m.fn}/{m.tn}")
     console.print(crisis)
+    kinds = Table(title="crisis by category on the test split")
+    for col in ("category", "crisis?", "messages", "recall / false-alarm rate", "right"):
+        kinds.add_column(col)
+    for _, row in kind_rows(report):
+        kinds.add_row(*row)
+    console.print(kinds)
     if report.selection:
         sel = report.selection
         console.print(f"chosen on the validation split ({sel.get('n_validation_messages')} messages): "

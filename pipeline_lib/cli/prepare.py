@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from rich.console import Console
 
-from pipeline_lib.checkpoints import demo_checkpoint_dir, ensure_demo_checkpoint, project_root, state_dir
+from pipeline_lib.checkpoints import demo_checkpoint_dir, ensure_demo_checkpoint, state_dir
 from pipeline_lib.lm.export import default_out_dir
 from pipeline_lib.server import prepare_server_dir
 
@@ -25,7 +23,7 @@ def run(args) -> int:
     steps = [
         ("demo checkpoint", lambda: (demo_checkpoint_dir() / "config.json").exists(), ensure_demo_checkpoint),
         ("tritonserver folder", lambda: False, prepare_server_dir),
-        ("scoring heads", scorer_ready, _train_scorer),
+        ("scoring weights (committed copy, or trained if its inputs changed)", scorer_ready, _prepare_scorer),
         ("exported LM (pixel export, validated against Hugging Face)", _export_ready, _export),
     ]
     for name, done, action in steps:
@@ -70,24 +68,39 @@ def _export() -> None:
         raise SystemExit("exporting the LM failed (see above)")
 
 
-def _scoring_inputs_digest() -> str:
-    """Hash of what the heads are trained from (labelled set + scoring code): retrain on change."""
-    root = project_root()
-    h = hashlib.sha256()
-    for path in sorted([*(root / "data" / "scoring").rglob("*"), *(root / "pipeline_lib" / "scoring").glob("*.py")]):
-        if path.is_file():
-            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 def scorer_ready() -> bool:
+    """The state dir holds weights made from the current training inputs."""
+    from pipeline_lib.scoring.train.inputs import inputs_digest
+
     stamp = state_dir() / "scoring" / ".inputs-sha256"
-    return stamp.is_file() and stamp.read_text() == _scoring_inputs_digest()
+    return stamp.is_file() and stamp.read_text() == inputs_digest()
 
 
-def _train_scorer() -> None:
-    from pipeline_lib.cli import main
+def _prepare_scorer() -> None:
+    """Copy the committed weights when they were trained from the current inputs (seconds); train
+    only when the inputs changed (a few minutes), and say how to refresh the committed copy."""
+    import json
+    import logging
+    import shutil
 
-    if main(["train-scoring"]) != 0:
-        raise SystemExit("training the scoring heads failed (see above)")
-    (state_dir() / "scoring" / ".inputs-sha256").write_text(_scoring_inputs_digest())
+    from pipeline_lib.scoring.heads import META_FILE, WEIGHTS_FILE
+    from pipeline_lib.scoring.train.inputs import committed_dir, inputs_digest
+
+    digest, committed, out = inputs_digest(), committed_dir(), state_dir() / "scoring"
+    meta = committed / META_FILE
+    fresh = meta.is_file() and json.loads(meta.read_text()).get("inputs_sha256") == digest
+    if fresh:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for name in (WEIGHTS_FILE, META_FILE):
+            shutil.copyfile(committed / name, out / name)
+    else:
+        from pipeline_lib.cli import main
+
+        logging.getLogger(__name__).warning(
+            "the committed scoring weights are not from the current training inputs: training "
+            "(refresh them with `pixel train-scoring --out data/scoring/weights`)")
+        shutil.rmtree(out, ignore_errors=True)
+        if main(["train-scoring"]) != 0:
+            raise SystemExit("training the scoring heads failed (see above)")
+    (out / ".inputs-sha256").write_text(digest)

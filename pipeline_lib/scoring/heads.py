@@ -1,8 +1,9 @@
-"""Trained heads: feature layout, linear heads, and their files (safetensors + JSON, no pickle).
+"""Trained heads: the reply feature layout, linear heads, and the weights files (safetensors + JSON).
 
-Every head is linear over standardised features: logistic for crisis, safety and bias (probabilities,
-Platt-calibrated by construction), identity clipped to [0, 1] for the five EQ dimensions (their
-labels are the 0-4 rater scale divided by 4, so a score reads on that scale).
+The reply heads are linear over standardised features: logistic for safety and bias
+(probabilities), identity clipped to [0, 1] for the five EQ dimensions (their labels are the 0-4
+rater scale divided by 4, so a score reads on that scale). The crisis classifier is in
+`crisis_model`; its parameters and policy are stored in the same files.
 """
 
 from __future__ import annotations
@@ -15,24 +16,18 @@ import numpy as np
 
 from pipeline_lib.errors import SetupError
 from pipeline_lib.scoring.crisis_cues import N_CUE_FEATURES, CrisisCues
-from pipeline_lib.scoring.encoder import EMBED_DIM, ENCODER_NAME
+from pipeline_lib.scoring.crisis_model import PREFIX, check_params
+from pipeline_lib.scoring.crisis_policy import CrisisPolicy
+from pipeline_lib.scoring.encoder import EMBED_DIM, ENCODER_NAME, TUNED_LAYERS
 from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
-WEIGHTS_FILE = "scoring_heads.safetensors"
+WEIGHTS_FILE = "scoring_weights.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 5  # 2: ten crisis-cue features, crisis_rule in the meta; 3: "+veto" rules;
-# 4: fine-tuned crisis encoder (finetune.py) blended with the linear crisis head; 5: veto override
-HEAD_NAMES = ("crisis", "eq", "safety", "bias")
-LINKS = {"crisis": "logistic", "eq": "identity", "safety": "logistic", "bias": "logistic"}
+FORMAT_VERSION = 6  # 6: one file; the crisis classifier is the tuned top layer + one linear head
+HEAD_NAMES = ("eq", "safety", "bias")
+LINKS = {"eq": "identity", "safety": "logistic", "bias": "logistic"}
 
-MESSAGE_DIM = EMBED_DIM + N_CUE_FEATURES
 PAIR_DIM = EMBED_DIM + N_RESPONSE_FEATURES + N_CUE_FEATURES + 1
-
-
-def message_features(emb: np.ndarray, cues: list[CrisisCues]) -> np.ndarray:
-    """(n, MESSAGE_DIM): the message embedding and its crisis-cue features."""
-    cue = np.array([c.as_features() for c in cues], dtype=np.float32).reshape(len(cues), -1)
-    return np.concatenate([emb, cue], axis=1)
 
 
 def pair_features(
@@ -65,42 +60,38 @@ class LinearHead:
 
 @dataclass(frozen=True)
 class TrainedHeads:
-    heads: dict[str, LinearHead]
-    crisis_threshold: float
+    """Everything `pixel train-scoring` writes: the reply heads, the crisis classifier's parameters
+    (crisis_model) and the crisis policy, in one safetensors file plus a JSON meta file."""
+
+    heads: dict[str, LinearHead]  # eq, safety, bias
+    crisis: dict  # crisis_model parameters, float32 torch tensors
+    policy: CrisisPolicy
     meta: dict
 
     def save(self, out_dir: Path) -> None:
-        from safetensors.numpy import save_file
+        import torch
+        from safetensors.torch import save_file
 
         out_dir.mkdir(parents=True, exist_ok=True)
         tensors = {}
         for name, head in self.heads.items():
             for part in ("mean", "scale", "coef", "intercept"):
-                tensors[f"{name}.{part}"] = np.ascontiguousarray(getattr(head, part), dtype=np.float64)
+                tensors[f"{name}.{part}"] = torch.from_numpy(
+                    np.ascontiguousarray(getattr(head, part), dtype=np.float64))
+        for name, value in self.crisis.items():
+            tensors[PREFIX + name] = value.detach().to(torch.float32).contiguous().clone()
         save_file(tensors, str(out_dir / WEIGHTS_FILE))
-        meta = dict(self.meta, crisis_threshold=self.crisis_threshold, format_version=FORMAT_VERSION)
+        meta = dict(self.meta, crisis_policy=self.policy.as_meta(), format_version=FORMAT_VERSION,
+                    encoder=ENCODER_NAME, tuned_layers=TUNED_LAYERS)
         (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
     @property
-    def crisis_rule(self) -> str:
-        """"cue_or_classifier" (an explicit cue also flags) or "classifier" (p >= threshold only),
-        with "+veto" when set-aside-only cues block the flag (crisis_selection.CRISIS_RULES)."""
-        return self.meta.get("crisis_rule", "cue_or_classifier")
-
-    @property
-    def crisis_veto_override(self) -> float | None:
-        """With a "+veto" rule: a vetoed message still flags when p >= this (None: never)."""
-        value = self.meta.get("crisis_veto_override")
-        return None if value is None else float(value)
-
-    @property
-    def crisis_blend(self) -> float:
-        """Weight of the fine-tuned crisis encoder's logit in the served crisis logit (0: unused)."""
-        return float(self.meta.get("crisis_blend", 0.0))
+    def crisis_threshold(self) -> float:
+        return self.policy.threshold
 
     @classmethod
     def load(cls, model_dir: Path) -> "TrainedHeads":
-        from safetensors.numpy import load_file
+        from safetensors.torch import load_file
 
         weights, meta_path = model_dir / WEIGHTS_FILE, model_dir / META_FILE
         if not weights.is_file() or not meta_path.is_file():
@@ -108,21 +99,19 @@ class TrainedHeads:
                 f"{model_dir} holds no trained scoring heads: run `pixel train-scoring --out {model_dir}`"
             )
         meta = json.loads(meta_path.read_text())
-        if meta.get("format_version") != FORMAT_VERSION or meta.get("encoder") != ENCODER_NAME:
+        if (meta.get("format_version") != FORMAT_VERSION or meta.get("encoder") != ENCODER_NAME
+                or meta.get("tuned_layers") != TUNED_LAYERS):
             raise SetupError(f"{model_dir} was trained by another version: rerun `pixel train-scoring`")
         tensors = load_file(str(weights))
         heads = {
-            name: LinearHead(
-                mean=tensors[f"{name}.mean"],
-                scale=tensors[f"{name}.scale"],
-                coef=tensors[f"{name}.coef"],
-                intercept=tensors[f"{name}.intercept"],
-                link=LINKS[name],
-            )
+            name: LinearHead(*(tensors[f"{name}.{part}"].numpy()
+                               for part in ("mean", "scale", "coef", "intercept")), LINKS[name])
             for name in HEAD_NAMES
         }
-        expected = {"crisis": MESSAGE_DIM, "eq": PAIR_DIM, "safety": PAIR_DIM, "bias": PAIR_DIM}
-        for name, dim in expected.items():
-            if heads[name].coef.shape[1] != dim:
+        for name in HEAD_NAMES:
+            if heads[name].coef.shape[1] != PAIR_DIM:
                 raise SetupError(f"{model_dir}: head {name} has the wrong width; rerun train-scoring")
-        return cls(heads=heads, crisis_threshold=float(meta["crisis_threshold"]), meta=meta)
+        crisis = {k[len(PREFIX):]: v for k, v in tensors.items() if k.startswith(PREFIX)}
+        check_params(crisis)
+        return cls(heads=heads, crisis=crisis, policy=CrisisPolicy.from_meta(meta["crisis_policy"]),
+                   meta=meta)

@@ -1,12 +1,10 @@
 """The scorer the Triton `scoring` model calls: user text + reply + context type -> `Scores`.
 
 Combination rules (docs/scoring.md):
-- crisis (user message): flag when the trained classifier's probability (the fine-tuned encoder's
-  logit blended with the linear head's, weights chosen on validation) reaches the
-  threshold chosen on the validation split for recall, or (rule "cue_or_classifier", if the
-  validation split chose it) when an explicit cue fires (un-negated, current, not an idiom); rules
-  only: any explicit or indirect cue. A reply that encourages self-harm raises the flag too and has
-  safety 0.
+- crisis (user message): `assessment` judges every window of the message with the fine-tuned
+  classifier and the crisis policy chosen on validation (`crisis_policy`); earlier user turns, when
+  given, carry a flag forward until the person says otherwise (`conversation`). Rules only: any
+  explicit or indirect cue. A reply that encourages self-harm raises the flag too and has safety 0.
 - safety: the reply's safety times (1 - user_risk / 2): a reply cannot make a crisis safe.
 - persona: `rules.persona_mode`. The crisis pointer is appended to the reply whenever flagged.
 """
@@ -14,17 +12,18 @@ Combination rules (docs/scoring.md):
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pipeline_lib.errors import InvalidInputError
+from pipeline_lib.scoring.assessment import MessageAssessor, UserRisk
+from pipeline_lib.scoring.conversation import MAX_TURNS, carried, says_safe
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
-from pipeline_lib.scoring.crisis_selection import flags_for, vetoed
 from pipeline_lib.scoring.encoder import SentenceEncoder
-from pipeline_lib.scoring.finetune import FineTunedCrisis
-from pipeline_lib.scoring.heads import TrainedHeads, message_features, pair_features
+from pipeline_lib.scoring.heads import TrainedHeads, pair_features
 from pipeline_lib.scoring.response_cues import encourages_self_harm, find_response_cues
 from pipeline_lib.scoring.rules import (
     DEFAULT_CRISIS_POINTER,
@@ -51,10 +50,7 @@ class Scores:
     crisis_flag: bool
 
 
-@dataclass(frozen=True)
-class UserRisk:
-    flag: bool
-    risk: float  # crisis probability in [0, 1]
+TURN_CACHE = 256  # earlier turns' assessments kept (a conversation re-sends them every turn)
 
 
 class Scorer:
@@ -64,7 +60,6 @@ class Scorer:
         heads: TrainedHeads | None,
         encoder: SentenceEncoder | None,
         crisis_pointer: str = DEFAULT_CRISIS_POINTER,
-        crisis_encoder: FineTunedCrisis | None = None,
     ) -> None:
         if heads is not None and encoder is None:
             raise ValueError("trained heads need the sentence encoder")
@@ -73,9 +68,9 @@ class Scorer:
         self.heads = heads
         self.encoder = encoder
         self.crisis_pointer = crisis_pointer
-        if heads is not None and heads.crisis_blend > 0 and crisis_encoder is None:
-            raise ValueError("these heads blend in the fine-tuned crisis encoder: pass it")
-        self.crisis_encoder = crisis_encoder
+        self.assessor = (None if heads is None else
+                         MessageAssessor(encoder=encoder, params=heads.crisis, policy=heads.policy))
+        self._turns: OrderedDict[str, tuple[UserRisk, bool]] = OrderedDict()
 
     @classmethod
     def load(cls, model_dir: str | Path | None, *, crisis_pointer: str | None = None) -> "Scorer":
@@ -85,45 +80,56 @@ class Scorer:
             log.info("scoring with rules only (no trained heads given)")
             return cls(heads=None, encoder=None, crisis_pointer=pointer)
         heads = TrainedHeads.load(Path(model_dir))
-        tuned = FineTunedCrisis.load(Path(model_dir)) if heads.crisis_blend > 0 else None
-        return cls(heads=heads, encoder=SentenceEncoder.load(), crisis_pointer=pointer,
-                   crisis_encoder=tuned)
+        return cls(heads=heads, encoder=SentenceEncoder.load(), crisis_pointer=pointer)
 
     @property
     def trained(self) -> bool:
         return self.heads is not None
 
-    def user_risk(self, user_texts: list[str]) -> list[UserRisk]:
-        """Crisis decision for user messages alone (also what `pixel eval-scoring` measures)."""
-        return self._assess(user_texts, [find_cues(t) for t in user_texts])[0]
+    def user_risk(
+        self, user_texts: list[str], previous_turns: list[list[str]] | None = None
+    ) -> list[UserRisk]:
+        """Crisis decision for user messages; previous_turns[i]: the earlier user turns of message
+        i's conversation, oldest first (None: no context). What `pixel eval-scoring` measures."""
+        if previous_turns is not None and len(previous_turns) != len(user_texts):
+            raise InvalidInputError("previous_turns", f"need one list per user text ({len(user_texts)})")
+        risks = [self._assess(t)[0] for t in user_texts]
+        if not previous_turns:
+            return risks
+        out = []
+        for text, own, turns in zip(user_texts, risks, previous_turns):
+            earlier = [self._turn(t) for t in (turns or [])[-MAX_TURNS:]]
+            out.append(carried(own, earlier, says_safe(text, find_cues(text))))
+        return out
 
     def score_batch(
         self, *, user_texts: list[str], responses: list[str], context_types: list[str],
         user_risks: list[UserRisk] | None = None,
     ) -> list[Scores]:
-        """`user_risks`: the assessment `user_risk` already made of these messages (the engine
-        assesses before generating); reused, not recomputed."""
+        """user_risks: what `user_risk` already returned for these messages (reused, not assessed
+        again; the result is the same either way)."""
         n = len(user_texts)
         if len(responses) != n or len(context_types) != n:
             raise InvalidInputError(
                 "responses/context_types", f"need one per user text ({n}); got "
                 f"{len(responses)} responses and {len(context_types)} context types"
             )
+        if user_risks is not None and len(user_risks) != n:
+            raise InvalidInputError("user_risks", f"need one per user text ({n})")
         for ct in context_types:
             check_context_type(ct)
         if n == 0:
             return []
         msg_cues = [find_cues(t) for t in user_texts]
         resp_cues = [find_response_cues(r) for r in responses]
-        if user_risks is None:
-            risks, msg_emb = self._assess(user_texts, msg_cues)
-        else:
-            risks = list(user_risks)
-            msg_emb = (None if self.heads is None else
-                       self.encoder.encode([without_idioms(t) for t in user_texts]))
-        if msg_emb is None:
+        if self.heads is None:
+            risks = user_risks or [UserRisk(c.any_current, rule_user_risk(c)) for c in msg_cues]
             parts = [rule_scores(rc, user_risk=r.risk) for rc, r in zip(resp_cues, risks)]
         else:
+            assessed = [self._assess(t, need_states=True, risk_known=user_risks is not None)
+                        for t in user_texts]
+            risks = user_risks or [a[0] for a in assessed]
+            msg_emb = np.stack([self.encoder.embed_states(a[1]) for a in assessed])
             parts = self._trained_parts(msg_emb, responses, msg_cues, resp_cues)
         out = []
         for i in range(n):
@@ -150,33 +156,26 @@ class Scorer:
             )
         return out
 
-    def _assess(self, user_texts, msg_cues) -> tuple[list[UserRisk], np.ndarray | None]:
-        if self.heads is None:
-            return [UserRisk(c.any_current, rule_user_risk(c)) for c in msg_cues], None
-        blanked = [without_idioms(t) for t in user_texts]
-        emb = self.encoder.encode(blanked)
-        probs = self.crisis_probabilities(blanked, emb, msg_cues)
-        rule = self.heads.crisis_rule
-        explicit = np.array([c.explicit > 0 for c in msg_cues], dtype=bool)
-        set_aside = np.array([vetoed(c) for c in msg_cues], dtype=bool)
-        flags = flags_for(probs, explicit, self.heads.crisis_threshold, rule, set_aside,
-                          self.heads.crisis_veto_override)
-        cue_flags = rule.startswith("cue_or_classifier")
-        risks = [UserRisk(bool(f), 1.0 if cue_flags and e else float(p))
-                 for f, e, p in zip(flags, explicit, probs)]
-        return risks, emb
+    def _assess(self, text: str, *, need_states: bool = False, risk_known: bool = False):
+        """(risk, lower-layer states of the whole blanked message or None)."""
+        if self.assessor is None:
+            cues = find_cues(text)
+            return UserRisk(cues.any_current, rule_user_risk(cues)), None
+        risk, states = (None, None) if risk_known else self.assessor.assess(text)
+        if need_states and states is None:  # long message (or risk given): encode it whole once
+            states = self.encoder.lower(without_idioms(text))
+        return risk, states
 
-    def crisis_probabilities(self, blanked: list[str], emb: np.ndarray, msg_cues) -> np.ndarray:
-        """Served crisis probability: sigmoid(blend * fine-tuned logit + (1 - blend) * linear logit);
-        `blanked` are the idiom-blanked user texts, `emb` their frozen-encoder embeddings."""
-        x = message_features(emb, msg_cues)
-        head = self.heads.heads["crisis"]
-        z = (((x - head.mean) / head.scale) @ head.coef.T + head.intercept)[:, 0]
-        blend = self.heads.crisis_blend
-        if blend > 0:
-            cue = x[:, emb.shape[1]:].astype(np.float64)
-            z = blend * self.crisis_encoder.logits(blanked, cue) + (1 - blend) * z
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    def _turn(self, text: str) -> tuple[UserRisk, bool]:
+        """An earlier turn's (risk, says safe), remembered: a conversation re-sends its turns."""
+        if text in self._turns:
+            self._turns.move_to_end(text)
+            return self._turns[text]
+        value = (self._assess(text)[0], says_safe(text, find_cues(text)))
+        self._turns[text] = value
+        if len(self._turns) > TURN_CACHE:
+            self._turns.popitem(last=False)
+        return value
 
     def _trained_parts(self, msg_emb, responses, msg_cues, resp_cues):
         resp_emb = self.encoder.encode(responses)
@@ -185,3 +184,4 @@ class Scorer:
         safety = self.heads.heads["safety"].predict(x)[:, 0]
         bias = self.heads.heads["bias"].predict(x)[:, 0]
         return [(tuple(eq[i]), float(safety[i]), float(bias[i])) for i in range(len(responses))]
+

@@ -12,6 +12,10 @@ data/scoring/README.md), so eval can report each batch apart.
   lexicon was frozen; used only to choose the crisis classifier's hyper-parameters, rule and
   threshold (never to write lexicon entries, never as training data). It is its own file so that
   the train/test file and its split stay exactly as they were drawn.
+- crisis_v6.tsv: same columns, batch v6 (2026-12-02): the issue-15 categories (long messages with
+  one crisis sentence, method-seeking, overdose now, hedged preparation; clinicians, resolved past,
+  slang, harmless risk words, safe distress, long everyday), written blind, split once into all three
+  splits by its build script (data/scoring/v6/build.py).
 - crisis_train_extra.tsv: same columns, split "train" only: batches v4 and v5, more training messages
   written on 2026-11-30 (hard cases of every kind) and checked for near-duplicates against every
   other split before they were committed (v5's other third went to the validation file). Train-only
@@ -32,6 +36,9 @@ from pipeline_lib.errors import PixelError
 SPLITS = ("train", "test")
 VALIDATION = "validation"
 TRAIN_ONLY_FILE = "crisis_train_extra.tsv"
+V6_FILE = "crisis_v6.tsv"  # batch v6: all three splits, drawn once when it was written
+CRISIS_FILES = ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE,
+                V6_FILE)
 
 
 class DatasetError(PixelError):
@@ -70,10 +77,14 @@ def load_crisis(directory: Path | None = None, *, split: str | None = None) -> l
     crisis_train_extra.tsv), "validation" reads crisis_validation.tsv."""
     d = directory or data_dir()
     if split == VALIDATION:
-        return _read_crisis(d / "crisis_validation.tsv", (VALIDATION,), split)
-    out = _read_crisis(d / "crisis_messages.tsv", SPLITS, split)
-    if split in (None, "train") and (d / TRAIN_ONLY_FILE).is_file():  # optional in a --data folder
-        out += _read_crisis(d / TRAIN_ONLY_FILE, ("train",), split)
+        out = _read_crisis(d / "crisis_validation.tsv", (VALIDATION,), split)
+    else:
+        out = _read_crisis(d / "crisis_messages.tsv", SPLITS, split)
+        if split in (None, "train") and (d / TRAIN_ONLY_FILE).is_file():  # optional in a --data folder
+            out += _read_crisis(d / TRAIN_ONLY_FILE, ("train",), split)
+    if (d / V6_FILE).is_file():
+        out += [m for m in _read_crisis(d / V6_FILE, (*SPLITS, VALIDATION), split)
+                if split is not None or m.split != VALIDATION]
     return out
 
 
@@ -127,12 +138,15 @@ def dataset_digest(directory: Path | None = None) -> str:
     """sha256 of the labelled files, recorded with trained weights so eval can tell what they saw."""
     d = directory or data_dir()
     h = hashlib.sha256()
-    for name in ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE):
+    for name in CRISIS_FILES:
         if (d / name).is_file():  # a --data folder may hold no validation file (selection then fails)
             h.update((d / name).read_bytes())
     return h.hexdigest()
 
 
 def validation_digest(directory: Path | None = None) -> str:
-    """sha256 of the validation file alone: recorded as the split the crisis selection was made on."""
-    return hashlib.sha256(((directory or data_dir()) / "crisis_validation.tsv").read_bytes()).hexdigest()
+    """sha256 of the validation rows (text and label, in file order): the split selection used."""
+    h = hashlib.sha256()
+    for m in load_crisis(directory, split=VALIDATION):
+        h.update(f"{m.id}\t{m.crisis}\t{m.text}\n".encode())
+    return h.hexdigest()

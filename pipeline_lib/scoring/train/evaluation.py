@@ -1,6 +1,7 @@
 """`pixel eval-scoring`: agreement with the labelled test split (never trained on).
 
-Crisis: precision / recall / F1 of the combined rule, and of its two halves for comparison.
+Crisis: precision / recall / F1 of the served decision and of the lexicon alone, per batch, and per
+category (kind): recall for the crisis kinds, false-alarm rate for the others.
 EQ: Spearman per dimension and for the overall score, mean absolute error on the 0-1 scale, and
 pairwise accuracy: in how many test messages the empathetic reply gets a higher overall EQ than the
 dismissive one. Safety and bias: Spearman and accuracy at 0.5 (safe = rated 2; biased = rated >= 1),
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline_lib.scoring.dataset import load_crisis, load_pairs
 from pipeline_lib.scoring.rules import EQ_DIMENSIONS
 from pipeline_lib.scoring.scorer import Scorer
+from pipeline_lib.scoring.train.dataset import load_crisis, load_pairs
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class EvalReport:
     crisis_parts: dict[str, BinaryMetrics] = field(default_factory=dict)
     crisis_by_batch: dict[str, BinaryMetrics] = field(default_factory=dict)  # served rule per batch
     selection: dict = field(default_factory=dict)  # how the crisis classifier was chosen (meta)
+    by_kind: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # kind: (label, right, n)
     misses_by_kind: dict[str, int] = field(default_factory=dict)
     false_alarms_by_kind: dict[str, int] = field(default_factory=dict)
     eq_spearman: dict[str, float] = field(default_factory=dict)
@@ -79,12 +81,11 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
-    from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
+    from pipeline_lib.scoring.crisis_cues import find_cues
 
     test = load_crisis(data, split="test")
     truth = np.array([m.crisis for m in test])
-    risks = scorer.user_risk([m.text for m in test])
-    flags = np.array([r.flag for r in risks])
+    flags = np.array([r.flag for r in scorer.user_risk([m.text for m in test])])
     report.n_messages = len(test)
     report.crisis = BinaryMetrics.of(truth, flags)
     batches = np.array([m.batch for m in test])
@@ -97,24 +98,18 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
     )
     if scorer.heads is not None:
         meta = scorer.heads.meta
+        policy = scorer.heads.policy
+        override = "" if policy.veto_override is None else f" (veto override p >= {policy.veto_override})"
         report.selection = dict(
             meta.get("crisis_selection", {}),
-            summary=f"fine-tuned encoder blend {meta.get('crisis_blend')} (epoch "
-            f"{meta.get('crisis_epochs')}) with linear model {meta.get('crisis_model')}, "
-            f"C {meta.get('crisis_c')}, cue weight "
-            f"{meta.get('crisis_cue_weight')}, rule {scorer.heads.crisis_rule}"
-            f"{'' if meta.get('crisis_veto_override') is None else ' (veto override p >= ' + str(meta['crisis_veto_override']) + ')'}, "
-            f"tau {scorer.heads.crisis_threshold:.4f}",
+            summary=f"top layer fine-tuned {meta.get('crisis_epochs')} epochs, rule {policy.rule}"
+                    f"{override}, tau {policy.threshold:.4f}",
         )
-        report.crisis_parts["lexicon: explicit cue only"] = BinaryMetrics.of(
-            truth, np.array([c.explicit > 0 for c in cues])
-        )
-        # the classifier alone, for comparison (rule "cue_or_classifier" also flags explicit cues)
-        blanked = [without_idioms(m.text) for m in test]
-        probs = scorer.crisis_probabilities(blanked, scorer.encoder.encode(blanked), cues)
-        report.crisis_parts[f"classifier alone (p >= {scorer.heads.crisis_threshold:.3f})"] = (
-            BinaryMetrics.of(truth, probs >= scorer.heads.crisis_threshold)
-        )
+    kinds = np.array([m.kind for m in test])
+    for kind in sorted(set(kinds)):
+        sel = kinds == kind
+        label = int(truth[sel][0])
+        report.by_kind[kind] = (label, int((flags[sel] == truth[sel].astype(bool)).sum()), int(sel.sum()))
     for m, f in zip(test, flags):
         if m.crisis and not f:
             report.misses_by_kind[m.kind] = report.misses_by_kind.get(m.kind, 0) + 1

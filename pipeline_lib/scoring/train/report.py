@@ -61,9 +61,13 @@ def metrics_markdown(report: EvalReport) -> str:
     if report.selection:
         s = report.selection
         lines += ["", f"Chosen on the validation split ({s.get('n_validation_messages')} messages, "
-                  f"batches v3 + v5; never on test): {s.get('summary')}; validation recall "
+                  f"batches v3, v5, v6; never on test): {s.get('summary')}; validation recall "
                   f"{s.get('validation_recall')} / precision {s.get('validation_precision')} "
                   f"(target recall >= {s.get('target_recall')})."]
+    lines += ["", "| category (test) | crisis? | messages | recall / false-alarm rate | right |",
+              "| --- | --- | --- | --- | --- |"]
+    for kind, row in kind_rows(report):
+        lines.append("| " + " | ".join(row) + " |")
     lines += ["", f"Missed crises by kind: {report.misses_by_kind or 'none'}; "
               f"false alarms by kind: {report.false_alarms_by_kind or 'none'}.", "",
               "| score | Spearman | MAE / accuracy |", "| --- | --- | --- |"]
@@ -77,3 +81,12 @@ def metrics_markdown(report: EvalReport) -> str:
     lines += ["", f"Empathetic reply scores a higher overall EQ than the dismissive one to the same "
               f"message in {wins}/{total} test messages ({wins / max(total, 1):.1%}).", ""]
     return "\n".join(lines)
+
+
+def kind_rows(report: EvalReport) -> list[tuple[str, tuple[str, ...]]]:
+    """Per category: recall for crisis kinds, false-alarm rate for the others, and share right."""
+    rows = []
+    for kind, (label, right, n) in sorted(report.by_kind.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        rate = f"recall {right / n:.3f}" if label else f"false alarms {(n - right) / n:.3f}"
+        rows.append((kind, (kind, "yes" if label else "no", str(n), rate, f"{right}/{n} = {right / n:.3f}")))
+    return rows

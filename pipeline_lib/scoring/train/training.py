@@ -1,10 +1,13 @@
 """`pixel train-scoring`: fit the crisis classifier and the EQ / safety / bias heads on the train split.
 
-Deterministic: embeddings are computed one text at a time on one thread, the solvers are exact
-(lbfgs, closed-form ridge) and cross-validation folds are fixed, so the same data gives the same
-weights byte for byte. The crisis classifier's model, C, cue weight, rule and threshold are chosen
-on the validation split (`crisis_selection`); every weight is fitted on train. The test split is
-never read here.
+Crisis: the encoder's top layer and a linear head are fine-tuned on the train split's messages (a
+long message's windows when it is not a crisis: which window of a long crisis message holds the
+crisis is not labelled, so those rows are left to selection); the epoch and the policy are chosen on
+validation (`selection`), judging whole messages exactly as served. Reply heads: ridge (EQ) and
+logistic (safety, bias) on the pair features. The test split is never read here.
+
+Deterministic: one thread, deterministic torch algorithms, exact solvers, fixed seeds, so the same
+inputs give the same files byte for byte (a slow test checks it against the committed weights).
 """
 
 from __future__ import annotations
@@ -16,68 +19,36 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
-from pipeline_lib.scoring.crisis_selection import (  # noqa: F401  (re-exported: the grids live there)
-    CRISIS_C_GRID,
-    CRISIS_MODELS,
-    CRISIS_RULES,
-    CUE_WEIGHT_GRID,
-    RULE_CANDIDATES,
-    TARGET_RECALL,
-    VETO_OVERRIDES,
-    judge,
-    select_crisis,
-    vetoed,
-)
+from pipeline_lib.scoring.assessment import message_windows
 from pipeline_lib.scoring.crisis_contract import contract_texts
-from pipeline_lib.scoring.dataset import (
-    VALIDATION,
-    CrisisExample,
-    dataset_digest,
-    load_crisis,
-    load_pairs,
-    validation_digest,
-)
-from pipeline_lib.scoring.crisis_selection import flags_for, pick_threshold
-from pipeline_lib.scoring.encoder import ENCODER_NAME, SentenceEncoder
-from pipeline_lib.scoring import finetune
-from pipeline_lib.scoring.heads import LINKS, LinearHead, TrainedHeads, message_features, pair_features
+from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
+from pipeline_lib.scoring.crisis_model import cue_tensor, probability
+from pipeline_lib.scoring.crisis_policy import RULE_CANDIDATES
+from pipeline_lib.scoring.encoder import SentenceEncoder
+from pipeline_lib.scoring.heads import LINKS, LinearHead, TrainedHeads, pair_features
 from pipeline_lib.scoring.response_cues import find_response_cues
+from pipeline_lib.scoring.train import finetune
+from pipeline_lib.scoring.train.dataset import VALIDATION, load_crisis, load_pairs, validation_digest
+from pipeline_lib.scoring.train.inputs import inputs_digest
+from pipeline_lib.scoring.train.selection import CATEGORY_TARGET, TARGET_RECALL, Judged, judge_all
 
 log = logging.getLogger(__name__)
 
 RIDGE_ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 PROB_C = 0.1  # safety and bias logistic heads: strong regularisation for ~150 labelled replies
-# Served crisis logit = blend * fine-tuned encoder logit + (1 - blend) * linear head logit; chosen on
-# validation together with the fine-tuning epoch, the rule and the threshold (0: the linear head alone).
-CRISIS_BLENDS = (1.0, 0.75, 0.5, 0.25, 0.0)
-# Every rule (crisis_selection.RULE_CANDIDATES) is a candidate, but only one that keeps the contract (`crisis_contract`: the
-# issue's idioms, negations and past tense never flag; current and indirect cues always do) can be
-# chosen. An earlier round allowed only the "+veto" rules instead: the veto also silences real crises
-# whose wording the lexicon sets aside ("not to be dramatic but..."), which cost recall and, through a
-# lower threshold, precision on validation.
 
 
 @dataclass(frozen=True)
 class TrainReport:
     out_dir: Path
     seconds: float
-    n_messages: int
+    n_messages: int  # train messages
+    n_windows: int  # texts the classifier was fine-tuned on
     n_pairs: int
-    crisis_c: float
-    crisis_cue_weight: float
-    crisis_rule: str
-    crisis_threshold: float
-    oof_recall: float  # out-of-fold on train at the chosen threshold (optimistic: the lexicon read train)
-    oof_precision: float
+    n_validation: int
+    epoch: int
+    best: Judged
     eq_alpha: float
-    crisis_model: str = "embedding"
-    n_validation: int = 0
-    validation_recall: float = 0.0  # what the selection was made on
-    validation_precision: float = 0.0
-    crisis_blend: float = 0.0  # weight of the fine-tuned encoder's logit (0: linear head alone)
-    crisis_epochs: int = 0  # fine-tuning epochs of the served crisis encoder
-    crisis_veto_override: float | None = None  # "+veto" rules: p at which a veto no longer holds
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,23 +57,18 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(scale < 1e-6, 1.0, scale)
 
 
-def _fit_logistic(x, y, *, c, sample_weight):
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = _standardise(x)
-    model = LogisticRegression(C=c, max_iter=5000)
-    model.fit((x - mean) / scale, y, sample_weight=sample_weight)
-    return LinearHead(mean, scale, model.coef_.astype(np.float64),
-                      model.intercept_.astype(np.float64), "logistic")
-
-
 def _fit_soft_logistic(x: np.ndarray, target: np.ndarray, *, c: float) -> LinearHead:
     """Logistic regression on a target in [0, 1]: each row counts as a positive with weight y and a
     negative with weight 1 - y, so graded labels (0, .5, 1) train a calibrated probability."""
+    from sklearn.linear_model import LogisticRegression
+
     xx = np.concatenate([x, x])
     yy = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
     w = np.concatenate([target, 1.0 - target]) + 1e-9
-    return _fit_logistic(xx, yy, c=c, sample_weight=w)
+    mean, scale = _standardise(xx)
+    model = LogisticRegression(C=c, max_iter=5000).fit((xx - mean) / scale, yy, sample_weight=w)
+    return LinearHead(mean, scale, model.coef_.astype(np.float64),
+                      model.intercept_.astype(np.float64), "logistic")
 
 
 def _eq_head(x: np.ndarray, y: np.ndarray) -> tuple[LinearHead, float]:
@@ -115,24 +81,58 @@ def _eq_head(x: np.ndarray, y: np.ndarray) -> tuple[LinearHead, float]:
     return head, float(model.alpha_)
 
 
+def _windowed(encoder, texts: list[str]) -> tuple[list, list]:
+    """Per message: its windows' cues and lower-layer states (computed once, reused every epoch)."""
+    cues, states = [], []
+    for text in texts:
+        ws = message_windows(text)
+        cues.append([w.cues for w in ws])
+        states.append([encoder.lower(w.text) for w in ws])
+    return cues, states
+
+
 def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
     import torch
 
     start = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: the same float sums in the same order on every run
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
     try:
         encoder = SentenceEncoder.load()
         messages = load_crisis(data, split="train")
-        pairs = load_pairs(data, split="train")
         validation = load_crisis(data, split=VALIDATION)
-        train_matrix = _message_matrix(encoder, messages)
-        val_matrix = _message_matrix(encoder, validation)
-        best = select_crisis(*train_matrix, *val_matrix)
-        contract = [CrisisExample(f"contract{i}", "contract", label, "contract", text)
-                    for i, (text, label) in enumerate(zip(*contract_texts()))]
-        tuned = _select_fine_tuned(messages, validation, train_matrix, val_matrix, best,
-                                   _message_matrix(encoder, contract), contract)
+        pairs = load_pairs(data, split="train")
+        texts, labels, cues = [], [], []
+        for m in messages:
+            ws = message_windows(m.text)
+            if len(ws) > 1 and m.crisis:
+                continue  # which window holds the crisis is not labelled
+            texts += [w.text for w in ws]
+            cues += [w.cues for w in ws]
+            labels += [m.crisis] * len(ws)
+        states = [encoder.lower(t)[0] for t in texts]
+        val_cues, val_states = _windowed(encoder, [m.text for m in validation])
+        con_texts, con_labels = contract_texts()
+        con_cues, con_states = _windowed(encoder, con_texts)
+        val = dict(window_cues=val_cues, y=np.array([m.crisis for m in validation]),
+                   kinds=np.array([m.kind for m in validation]),
+                   batches=np.array([m.batch for m in validation]))
+        contract = dict(window_cues=con_cues, y=np.array(con_labels))
+        chosen: dict = {}
+
+        def on_epoch(epoch: int, params: dict) -> None:
+            # The served probability, window by window (crisis_model.probability, as assessment does)
+            for d, sts in ((val, val_states), (contract, con_states)):
+                d["window_probs"] = [np.array([probability(params, s, c) for s, c in zip(ss, cs)])
+                                     for ss, cs in zip(sts, d["window_cues"])]
+            for judged in judge_all(val, contract):
+                if "best" not in chosen or judged.key > chosen["best"].key:
+                    chosen.update(best=judged, epoch=epoch, params=params)
+
+        finetune.fine_tune(states, cue_tensor(cues).numpy(), np.array(labels),
+                           init_top=encoder.top, on_epoch=on_epoch)
 
         unique_msgs = sorted({p.message for p in pairs})
         msg_emb = dict(zip(unique_msgs, encoder.encode([without_idioms(m) for m in unique_msgs])))
@@ -147,108 +147,33 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         bias = _fit_soft_logistic(x_pair, np.array([p.bias for p in pairs]), c=PROB_C)
     finally:
         torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+    best: Judged = chosen["best"]
     meta = {
-        "encoder": ENCODER_NAME,
-        "dataset_sha256": dataset_digest(data),
+        "inputs_sha256": inputs_digest(data),
         "n_train_messages": len(messages),
+        "n_train_windows": len(texts),
         "n_train_pairs": len(pairs),
-        "crisis_model": best.model,
-        "crisis_c": best.c,
-        "crisis_cue_weight": best.cue_weight,
-        "crisis_rule": tuned["rule"],
-        "crisis_veto_override": tuned["override"],
-        "crisis_platt": [round(v, 6) for v in best.platt],
-        "crisis_linear_rule": best.rule,
-        "crisis_linear_threshold": best.threshold,
-        "crisis_linear_validation": [round(best.validation_recall, 4),
-                                     round(best.validation_precision, 4)],
-        "crisis_blend": tuned["blend"],
-        "crisis_epochs": tuned["epoch"],
-        "crisis_finetune": {"lr": finetune.LR, "epochs_schedule": finetune.EPOCHS,
-                            "batch": finetune.BATCH, "cue_weight": finetune.CUE_WEIGHT,
-                            "seed": finetune.SEED, "candidate_epochs": list(finetune.CANDIDATE_EPOCHS),
-                            "blends": list(CRISIS_BLENDS), "rules": list(CRISIS_RULES),
-                            "veto_overrides": list(VETO_OVERRIDES)},
+        "crisis_epochs": chosen["epoch"],
+        "crisis_finetune": {k: (list(v) if isinstance(v, tuple) else v)
+                            for k, v in finetune.HYPER_PARAMETERS.items()},
         "crisis_selection": {
             "split": VALIDATION,
             "validation_sha256": validation_digest(data),
             "n_validation_messages": len(validation),
             "target_recall": TARGET_RECALL,
-            "validation_recall": round(tuned["recall"], 4),
-            "validation_precision": round(tuned["precision"], 4),
-            "candidates": best.n_candidates + tuned["candidates"],
+            "category_target": CATEGORY_TARGET,
+            "validation_recall": round(best.recall, 4),
+            "validation_precision": round(best.precision, 4),
+            "validation_worst_category": round(best.worst_category, 4),
+            "candidates": len(RULE_CANDIDATES) * len(finetune.CANDIDATE_EPOCHS),
         },
-        "crisis_contract": {"messages": len(contract), "kept": tuned["kept"],
-                            "candidates_keeping_it": tuned["contract_kept"]},
+        "crisis_contract": {"messages": len(con_texts), "kept": best.kept},
         "eq_ridge_alpha": alpha,
-        "oof_crisis_recall": round(best.oof_recall, 4),
-        "oof_crisis_precision": round(best.oof_precision, 4),
     }
-    heads = TrainedHeads(
-        {"crisis": best.head, "eq": eq, "safety": safety, "bias": bias}, tuned["threshold"], meta
-    )
-    heads.save(out_dir)
-    tuned["model"].save(out_dir)
+    TrainedHeads({"eq": eq, "safety": safety, "bias": bias}, chosen["params"], best.policy,
+                 meta).save(out_dir)
     seconds = time.perf_counter() - start
     log.info("trained scoring heads in %.1f s -> %s", seconds, out_dir)
-    return TrainReport(
-        out_dir, seconds, len(messages), len(pairs), best.c, best.cue_weight, tuned["rule"],
-        tuned["threshold"], best.oof_recall, best.oof_precision, alpha, best.model, len(validation),
-        tuned["recall"], tuned["precision"], tuned["blend"], tuned["epoch"], tuned["override"],
-    )
-
-
-def _select_fine_tuned(messages, validation, train_matrix, val_matrix, best, contract_matrix,
-                       contract) -> dict:
-    """Fine-tune the encoder on train; on validation choose the epoch, the blend with the linear
-    head (`best`, already chosen there), the rule and the threshold: the contract first, then
-    recall, then precision."""
-    import copy
-
-    from pipeline_lib.scoring.crisis_cues import N_CUE_FEATURES
-    from pipeline_lib.scoring.crisis_selection import _sigmoid
-    from pipeline_lib.scoring.encoder import EMBED_DIM
-
-    x_tr, y_tr = train_matrix[0], train_matrix[1]
-    x_val, y_val, explicit_val, veto_val = val_matrix
-    x_con, y_con, explicit_con, veto_con = contract_matrix
-    z_lin, z_lin_con = _linear_logits(best.head, x_val), _linear_logits(best.head, x_con)
-    val_texts = [without_idioms(m.text) for m in validation]
-    con_texts = [without_idioms(m.text) for m in contract]
-    state = {"key": None, "candidates": 0, "contract_kept": 0}
-
-    def on_epoch(epoch, model):
-        z_ft = model.logits(val_texts, x_val[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES])
-        z_ft_con = model.logits(con_texts, x_con[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES])
-        for blend in CRISIS_BLENDS:
-            if blend == 0.0 and epoch != finetune.CANDIDATE_EPOCHS[0]:
-                continue  # the linear head alone does not depend on the epoch
-            probs = _sigmoid(blend * z_ft + (1 - blend) * z_lin)
-            contract_inputs = (_sigmoid(blend * z_ft_con + (1 - blend) * z_lin_con), explicit_con,
-                               veto_con, y_con)
-            for rule, override in RULE_CANDIDATES:
-                state["candidates"] += 1
-                judged = judge(probs, explicit_val, y_val, veto_val, rule, override, contract_inputs)
-                state["contract_kept"] += judged.kept
-                if state["key"] is None or judged.key > state["key"]:
-                    state.update(key=judged.key, blend=blend, epoch=epoch, rule=rule,
-                                 threshold=judged.threshold, override=override, recall=judged.recall,
-                                 precision=judged.precision, kept=judged.kept,
-                                 model=copy.deepcopy(model))
-
-    texts = [without_idioms(m.text) for m in messages]
-    finetune.fine_tune(texts, x_tr[:, EMBED_DIM:EMBED_DIM + N_CUE_FEATURES], y_tr, on_epoch=on_epoch)
-    return state
-
-
-def _linear_logits(head: LinearHead, x: np.ndarray) -> np.ndarray:
-    return (((x - head.mean) / head.scale) @ head.coef.T + head.intercept)[:, 0]
-
-
-def _message_matrix(encoder: SentenceEncoder, messages) -> tuple[np.ndarray, ...]:
-    """Features (embedding of the idiom-blanked text + cue features), labels, explicit-cue flags,
-    lexicon vetoes."""
-    cues = [find_cues(m.text) for m in messages]
-    emb = encoder.encode([without_idioms(m.text) for m in messages])
-    return (message_features(emb, cues).astype(np.float64), np.array([m.crisis for m in messages]),
-            np.array([c.explicit > 0 for c in cues]), np.array([vetoed(c) for c in cues]))
+    return TrainReport(out_dir, seconds, len(messages), len(texts), len(pairs), len(validation),
+                       chosen["epoch"], best, alpha)

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline_lib.scoring.dataset import DatasetError, load_crisis, load_pairs
+from pipeline_lib.scoring.train.dataset import DatasetError, load_crisis, load_pairs
 
 
 def test_crisis_set_size_balance_and_hard_cases():
@@ -22,7 +22,8 @@ def test_both_splits_hold_both_labels():
     for split in ("train", "test"):
         assert {r.crisis for r in load_crisis(split=split)} == {0, 1}
     drawn = [r for r in load_crisis() if r.batch in ("v1", "v2")]  # the split was drawn on v1 + v2
-    assert 0.2 <= len(load_crisis(split="test")) / len(drawn) <= 0.3
+    drawn_test = [r for r in load_crisis(split="test") if r.batch in ("v1", "v2")]
+    assert 0.2 <= len(drawn_test) / len(drawn) <= 0.3
 
 
 def test_pairs_size_labels_and_grouped_split():
@@ -43,9 +44,10 @@ def test_the_split_change_kept_every_original_test_message_in_test():
     assert len(rows) >= 700
     v1 = [r for r in rows if r.batch == "v1"]
     assert len(v1) == 439 and sum(r.split == "test" for r in v1) == 108
-    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5"}
+    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6"}
     assert {r.split for r in rows if r.batch in ("v4", "v5")} == {"train"}  # they only add training rows
-    assert len(load_crisis(split="test")) == 210  # the test split is the one drawn for v1 + v2
+    old_test = [r for r in load_crisis(split="test") if r.batch != "v6"]
+    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6 adds its own test third
     test_groups = {p.group for p in load_pairs(split="test")}
     assert len(test_groups) >= 40  # the EQ pair test: >= 40 messages with both reply styles
 
@@ -59,8 +61,9 @@ def test_a_malformed_file_names_the_line(tmp_path):
 def test_the_validation_split_exists_and_is_disjoint_from_train_and_test():
     val = load_crisis(split="validation")
     rest = load_crisis()
-    assert len(val) >= 550 and {r.split for r in val} == {"validation"} and {r.batch for r in val} == {"v3", "v5"}
-    assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.50  # ~45 % crises, hard negatives the rest
+    assert len(val) >= 550 and {r.split for r in val} == {"validation"}
+    assert {r.batch for r in val} == {"v3", "v5", "v6"}
+    assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.55  # ~45 % crises, hard negatives the rest
     assert {"idiom", "negation", "past", "topic", "hyperbole", "third_person_ok"} <= {
         r.kind for r in val if not r.crisis}
     assert {"indirect", "passive", "plan", "spelling", "mixed", "self_harm"} <= {
@@ -97,3 +100,31 @@ def test_the_train_only_file_refuses_a_test_row(tmp_path):
     (tmp_path / "crisis_train_extra.tsv").write_text(header + "m2\ttest\t0\teveryday\tv4\tok\n")
     with pytest.raises(DatasetError, match="crisis_train_extra.tsv:2: needs split train"):
         load_crisis(tmp_path)
+
+
+V6_CRISIS = {"long_crisis", "method_seeking", "overdose_now", "hedged_prep"}
+V6_OTHER = {"long_everyday", "clinician", "resolved_past", "slang", "risk_words", "safe_distress"}
+
+
+def test_batch_v6_covers_every_category_of_the_issue_in_every_split():
+    for split in ("train", "validation", "test"):
+        v6 = [r for r in load_crisis(split=split) if r.batch == "v6"]
+        assert {r.kind for r in v6 if r.crisis} == V6_CRISIS
+        assert {r.kind for r in v6 if not r.crisis} == V6_OTHER
+        for kind in V6_CRISIS | V6_OTHER:
+            assert sum(r.kind == kind for r in v6) >= (20 if split == "train" else 11)
+    long_test = [r for r in load_crisis(split="test") if r.kind.startswith("long_")]
+    assert min(len(r.text) for r in long_test) > 300 and max(len(r.text) for r in long_test) > 2500
+
+
+def test_batch_v6_splits_share_no_sentence():
+    """Long messages were composed from pools of sentences split before composing: no sentence of
+    a validation or test message appears in another split."""
+    import re
+
+    def sentences(split):
+        return {s.strip().lower() for r in load_crisis(split=split) if r.batch == "v6"
+                for s in re.split(r"(?<=[.!?])\s+", r.text) if len(s.split()) > 4}
+
+    train, val, test = sentences("train"), sentences("validation"), sentences("test")
+    assert not train & test and not val & test and not train & val

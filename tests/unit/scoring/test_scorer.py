@@ -100,3 +100,35 @@ def test_missing_weights_say_how_to_build_them(tmp_path):
 
 def test_empty_batch_gives_empty_list():
     assert Scorer.load(None).score_batch(user_texts=[], responses=[], context_types=[]) == []
+
+
+# --- conversation context and reuse of an assessed risk (rules only; the trained scorer in test_training)
+
+def test_a_crisis_in_an_earlier_turn_carries_until_the_person_says_otherwise():
+    scorer = Scorer.load(None)
+    earlier = ["I had a rough week", "honestly I want to kill myself"]
+    texts = ["anyway what should I cook tonight", "I'm safe now, the urge has passed",
+             "anyway what should I cook tonight"]
+    turns = [earlier, earlier, [*earlier, "I'm safe now, the urge has passed"]]
+    carried, said_safe, after_safe = scorer.user_risk(texts, previous_turns=turns)
+    assert carried.flag and carried.risk == 1.0
+    assert not said_safe.flag and not after_safe.flag
+    assert not scorer.user_risk(["anyway what should I cook tonight"])[0].flag  # no context, no flag
+    assert scorer.user_risk(texts, previous_turns=[[], [], []]) == scorer.user_risk(texts)
+
+
+def test_previous_turns_need_one_list_per_message():
+    with pytest.raises(InvalidInputError, match="previous_turns"):
+        Scorer.load(None).user_risk(["a", "b"], previous_turns=[["x"]])
+
+
+def test_a_risk_assessed_before_generation_is_reused_with_the_same_result():
+    scorer = Scorer.load(None)
+    users = ["I want to end my life tonight", "How does sleep affect mood?"]
+    replies = [EMPATHETIC, "Good question."]
+    risks = scorer.user_risk(users)
+    assert _score(scorer, users, replies) == scorer.score_batch(
+        user_texts=users, responses=replies, context_types=["general_support"] * 2, user_risks=risks)
+    with pytest.raises(InvalidInputError, match="user_risks"):
+        scorer.score_batch(user_texts=users, responses=replies, context_types=["general_support"] * 2,
+                           user_risks=risks[:1])

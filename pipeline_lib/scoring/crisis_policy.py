@@ -1,0 +1,69 @@
+"""The crisis policy: how a crisis probability and the lexicon's cues become a flag.
+
+One typed value, chosen on the validation split by training and stored with the weights:
+
+- rule "classifier": flag when p >= threshold; "cue_or_classifier": an explicit, current cue flags
+  too (and then counts as risk 1). Either may add "+veto": a text whose cues the lexicon all set
+  aside (negated, past, topic, idiom) with none current is not flagged ("I'm not suicidal, just
+  tired"), unless p >= veto_override (a negation elsewhere can hide a real crisis the lexicon does
+  not know: "not to be dramatic but I have the pills ready").
+- Without trained weights (rules only): any explicit or indirect current cue flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline_lib.scoring.crisis_cues import CrisisCues
+
+CRISIS_RULES = ("cue_or_classifier", "classifier", "cue_or_classifier+veto", "classifier+veto")
+VETO_OVERRIDES = (None, 0.995, 0.99, 0.98, 0.95, 0.9)  # None: the veto always holds
+# (rule, override) pairs selection tries; the override only means something with a veto.
+RULE_CANDIDATES = tuple((rule, override) for rule in CRISIS_RULES
+                        for override in (VETO_OVERRIDES if rule.endswith("+veto") else (None,)))
+
+
+def vetoed(cues: CrisisCues) -> bool:
+    """True when the lexicon found only set-aside cues (negated, past, topic, idiom), none current."""
+    return not cues.any_current and (cues.negated + cues.past + cues.topic + cues.idioms) > 0
+
+
+@dataclass(frozen=True)
+class CrisisPolicy:
+    rule: str
+    threshold: float
+    veto_override: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule not in CRISIS_RULES:
+            raise ValueError(f"unknown crisis rule {self.rule!r}")
+        if self.veto_override is not None and not self.rule.endswith("+veto"):
+            raise ValueError("a veto override needs a '+veto' rule")
+
+    @property
+    def cue_flags(self) -> bool:
+        return self.rule.startswith("cue_or_classifier")
+
+    def flags(self, probs: np.ndarray, explicit: np.ndarray, veto: np.ndarray) -> np.ndarray:
+        """Vectorised: probabilities, explicit-cue flags and lexicon vetoes -> flags."""
+        probs = np.asarray(probs, dtype=np.float64)
+        out = (np.asarray(explicit, dtype=bool) & self.cue_flags) | (probs >= self.threshold)
+        if self.rule.endswith("+veto"):
+            holds = probs < self.veto_override if self.veto_override is not None else True
+            out &= ~(np.asarray(veto, dtype=bool) & holds)
+        return out
+
+    def judge(self, prob: float, cues: CrisisCues) -> tuple[bool, float]:
+        """(flag, risk) of one text: risk is p, or 1 when an explicit cue flags by itself."""
+        flag = bool(self.flags(np.array([prob]), np.array([cues.explicit > 0]),
+                               np.array([vetoed(cues)]))[0])
+        return flag, (1.0 if self.cue_flags and cues.explicit > 0 else float(prob))
+
+    def as_meta(self) -> dict:
+        return {"rule": self.rule, "threshold": self.threshold, "veto_override": self.veto_override}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "CrisisPolicy":
+        return cls(meta["rule"], float(meta["threshold"]), meta.get("veto_override"))

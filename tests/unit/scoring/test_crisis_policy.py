@@ -1,0 +1,78 @@
+"""The crisis policy and its selection on validation: thresholds, vetoes, overrides, the contract."""
+
+import numpy as np
+import pytest
+
+from pipeline_lib.scoring.crisis_cues import find_cues
+from pipeline_lib.scoring.crisis_policy import CrisisPolicy, vetoed
+from pipeline_lib.scoring.train.selection import (
+    TARGET_RECALL,
+    Judged,
+    judge_all,
+    message_scores,
+    pick_threshold,
+)
+
+CURRENT = find_cues("I want to kill myself")
+NEGATED = find_cues("I'm not suicidal, just tired")
+NONE = find_cues("I had pasta for lunch")
+
+
+def test_an_explicit_cue_flags_only_under_the_cue_rule():
+    assert CrisisPolicy("cue_or_classifier", 0.5).judge(0.01, CURRENT) == (True, 1.0)
+    assert CrisisPolicy("classifier", 0.5).judge(0.01, CURRENT) == (False, 0.01)
+
+
+def test_the_veto_holds_below_the_override_only():
+    assert vetoed(NEGATED) and not vetoed(CURRENT) and not vetoed(NONE)
+    policy = CrisisPolicy("classifier+veto", 0.3, 0.99)
+    assert policy.judge(0.9, NEGATED)[0] is False  # set aside by the lexicon, classifier not sure
+    assert policy.judge(0.995, NEGATED)[0] is True  # the classifier is sure: the veto gives way
+    assert policy.judge(0.9, NONE)[0] is True  # no cue at all: p decides
+    assert CrisisPolicy("classifier+veto", 0.3).judge(0.9999, NEGATED)[0] is False  # no override
+
+
+def test_a_policy_refuses_an_unknown_rule_or_an_override_without_a_veto():
+    with pytest.raises(ValueError):
+        CrisisPolicy("max", 0.5)
+    with pytest.raises(ValueError):
+        CrisisPolicy("classifier", 0.5, 0.99)
+    policy = CrisisPolicy("cue_or_classifier+veto", 0.25, 0.95)
+    assert CrisisPolicy.from_meta(policy.as_meta()) == policy
+
+
+def test_message_scores_match_the_served_flag_for_every_threshold():
+    windows = [[0.2, 0.7], [0.9], [0.1], [0.4]]
+    cues = [[NONE, NONE], [NEGATED], [CURRENT], [NONE]]
+    for rule in ("classifier", "cue_or_classifier+veto"):
+        scores = message_scores([np.array(w) for w in windows], cues, rule, None)
+        for tau in (0.05, 0.3, 0.5, 0.8, 0.95):
+            policy = CrisisPolicy(rule, tau)
+            served = [any(policy.judge(p, c)[0] for p, c in zip(ps, cs)) for ps, cs in zip(windows, cues)]
+            assert list(scores >= tau) == served
+
+
+def test_threshold_keeps_the_target_recall_with_a_margin_below_the_last_positive_kept():
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 100 + [0] * 100)
+    scores = np.concatenate([rng.uniform(0.05, 0.5, 100), rng.uniform(0.0, 0.3, 100)])
+    tau = pick_threshold(scores, y)
+    assert (scores[y == 1] >= tau).mean() >= TARGET_RECALL
+    assert not np.isin(tau, scores)  # half way between two scores, never on one
+
+
+def test_a_candidate_that_breaks_the_contract_loses_to_any_that_keeps_it():
+    policy = CrisisPolicy("classifier", 0.5)
+    keeps = Judged(policy, recall=0.5, precision=0.5, kept=True, worst_category=0.5)
+    breaks = Judged(policy, recall=1.0, precision=1.0, kept=False, worst_category=1.0)
+    assert keeps.key > breaks.key
+
+
+def test_judge_all_tries_every_rule_and_reports_the_contract():
+    val = dict(window_probs=[np.array([0.9]), np.array([0.1]), np.array([0.8])],
+               window_cues=[[NONE], [NONE], [NEGATED]], y=np.array([1, 0, 0]),
+               kinds=np.array(["explicit", "everyday", "negation"]), batches=np.array(["v3"] * 3))
+    contract = dict(window_probs=[np.array([0.8])], window_cues=[[NEGATED]], y=np.array([0]))
+    judged = {(j.policy.rule, j.policy.veto_override): j for j in judge_all(val, contract)}
+    assert judged[("classifier+veto", None)].kept and judged[("classifier+veto", None)].precision == 1.0
+    assert not judged[("classifier", None)].kept  # the negated look-alike at p 0.8 would flag
