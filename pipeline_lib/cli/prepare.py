@@ -37,9 +37,13 @@ def run(args) -> int:
 
 
 def _lm_config():
+    """The LM config whose export `prepare` makes. The engine runs any export (its reply length
+    is per request), so with the engine the run-to-completion runtime's settings decide: one
+    file then serves `lm=engine` and `lm=python` alike."""
     from pipeline_lib.config.compose import compose_config
 
-    return compose_config().lm
+    lm = compose_config().lm
+    return compose_config(["lm=python"]).lm if lm.runtime == "engine" else lm
 
 
 def _export_ready() -> bool:

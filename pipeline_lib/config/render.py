@@ -32,7 +32,8 @@ class RenderedModel:
 
 
 def _io(tensors: tuple[T.Tensor, ...]) -> list[dict]:
-    return [{"name": t.name, "data_type": t.data_type, "dims": list(t.dims)} for t in tensors]
+    return [{"name": t.name, "data_type": t.data_type, "dims": list(t.dims),
+             **({"optional": True} if t.optional else {})} for t in tensors]
 
 
 def _parameters(settings: dict) -> dict:
@@ -132,9 +133,9 @@ def _ensemble(cfg, *, name: str, lm_name: str) -> dict:
         "output": _io(T.ENSEMBLE_OUTPUTS),
         "ensemble_scheduling": {
             "step": [
-                step(cfg.models.tokenizer, T.TOKENIZER_INPUTS, T.TOKENIZER_OUTPUTS),
+                step(cfg.models.tokenizer, T.TOKENIZER_INPUTS, T.TOKENIZER_OUTPUTS[:3]),
                 step(lm_name, T.LM_INPUTS, lm_outputs),
-                step(cfg.models.scoring, T.SCORING_INPUTS, T.SCORING_OUTPUTS),
+                step(cfg.models.scoring, T.ENSEMBLE_SCORING_INPUTS, T.ENSEMBLE_OUTPUTS),
             ]
         },
     }
@@ -142,19 +143,69 @@ def _ensemble(cfg, *, name: str, lm_name: str) -> dict:
 
 def variant_lms(cfg: DictConfig) -> list[tuple[str, str, DictConfig]]:
     """(ensemble name, LM model name, LM settings) per A/B variant; variants without LM
-    overrides share the base LM."""
+    overrides share the base LM. On the engine, per-request settings (max_new_tokens, sampling)
+    are the orchestrator's defaults, so variants that change only those share the engine too."""
     out, seen = [], set()
     for v in cfg.ab.variants:
         if v.ensemble in seen:
             raise ConfigError(f"ab.variants: ensemble {v.ensemble!r} is used by two variants")
         seen.add(v.ensemble)
         overrides = v.get("lm") or {}
-        if overrides:
+        if cfg.lm.runtime == "engine" and set(overrides) <= set(_PER_REQUEST):
+            out.append((v.ensemble, cfg.models.lm, OmegaConf.merge(cfg.lm, overrides)))
+        elif overrides:
             lm = OmegaConf.merge(cfg.lm, overrides)
             out.append((v.ensemble, f"{cfg.models.lm}_{v.name}", lm))
         else:
             out.append((v.ensemble, cfg.models.lm, cfg.lm))
     return out
+
+
+# Engine settings a request may override; the orchestrators pass their configured defaults.
+_PER_REQUEST = ("max_new_tokens", "temperature", "top_p", "seed")
+_ENGINE_SETTINGS = ("n_slots", "max_seq_len", "prefill_chunk", "prefix_cache_entries",
+                    "max_queue_wait_s", "device", "dtype", *_PER_REQUEST)
+
+
+def _engine_model(cfg, *, name: str, lm: DictConfig) -> dict:
+    settings = {k: OmegaConf.to_container(lm, resolve=True)[k] for k in _ENGINE_SETTINGS}
+    if lm.max_new_tokens + 1 > lm.max_seq_len:
+        raise ConfigError("lm.max_new_tokens: must leave room for a prompt in lm.max_seq_len")
+    return {
+        "name": name,
+        "backend": "python",
+        "max_batch_size": 0,  # one prompt per request; the engine batches per decode step
+        "input": _io(T.ENGINE_INPUTS),
+        "output": _io(T.ENGINE_OUTPUTS),
+        "model_transaction_policy": {"decoupled": True},
+        "instance_group": _instances(cfg.instances.lm),
+        "version_policy": _version_policy(cfg.version_policy),
+        "parameters": _parameters(settings),
+    }
+
+
+def _orchestrator(cfg, *, name: str, lm_name: str, lm: DictConfig, streaming: bool) -> dict:
+    sc = cfg.scoring
+    settings = {
+        "tokenizer_model": cfg.models.tokenizer, "lm_model": lm_name,
+        "scoring_model": cfg.models.scoring, "crisis_pointer": sc.crisis_pointer,
+        "default_context_type": cfg.tokenizer.default_context_type,
+        "crisis_reply_mode": sc.crisis_reply_mode, "crisis_reply_text": sc.crisis_reply_text,
+        "hold_tokens": lm.hold_tokens, "max_in_flight": cfg.profile.max_in_flight,
+        **{k: lm[k] for k in _PER_REQUEST},
+    }
+    if sc.crisis_reply_mode not in ("generated", "configured", "configured_then_generated"):
+        raise ConfigError("scoring.crisis_reply_mode: one of generated, configured, "
+                          f"configured_then_generated (not {sc.crisis_reply_mode!r})")
+    extra = {"model_transaction_policy": {"decoupled": True}} if streaming else {}
+    return _python_model(cfg, name=name, inputs=T.ORCHESTRATOR_INPUTS,
+                         outputs=T.STREAM_OUTPUTS if streaming else T.ORCHESTRATOR_OUTPUTS,
+                         instances=cfg.instances.orchestrator, settings=settings, extra=extra)
+
+
+def stream_name(ensemble: str) -> str:
+    """The streaming twin of a variant's unary model: `pixel` -> `pixel_stream`."""
+    return f"{ensemble}_stream"
 
 
 def render_all(cfg: DictConfig) -> list[RenderedModel]:
@@ -180,6 +231,16 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
                                           "default_context_type": tok.default_context_type}))),
     ]
     lm_names = set()
+    if cfg.lm.runtime == "engine":
+        for unary, lm_name, lm in variant_lms(cfg):
+            if lm_name not in lm_names:
+                lm_names.add(lm_name)
+                models.append(RenderedModel(lm_name, "model", "pixel_engine",
+                                            _message(_engine_model(cfg, name=lm_name, lm=lm))))
+            for name, streaming in ((unary, False), (stream_name(unary), True)):
+                models.append(RenderedModel(name, "model", "pixel", _message(_orchestrator(
+                    cfg, name=name, lm_name=lm_name, lm=lm, streaming=streaming))))
+        return models
     for ensemble, lm_name, lm in variant_lms(cfg):
         if lm_name not in lm_names:
             lm_names.add(lm_name)

@@ -68,8 +68,13 @@ def build_repository(cfg: DictConfig, out: Path, *, copy: bool = False) -> list[
             continue
         _place(root / "models" / model.source / "1" / "model.py", version / "model.py", copy=copy)
         artifacts = version / "artifacts"
+        if model.source == "pixel":
+            continue  # the engine's orchestrators call the other models; they need no files
         if lm is None:
             _place(checkpoint, artifacts / "tokenizer", copy=copy)
+        elif lm.runtime == "engine":
+            _place(exported_artifact(lm), artifacts / "model.pt", copy=copy)
+            _place(checkpoint, artifacts / "tokenizer", copy=copy)  # for detokenizing
         elif lm.runtime == "hf":
             _place(checkpoint, artifacts / "checkpoint", copy=copy)
         else:

@@ -14,6 +14,7 @@ class Tensor:
     name: str
     data_type: str  # Triton DataType enum name
     dims: tuple[int, ...]
+    optional: bool = False  # an input a caller may leave out (config.pbtxt `optional: true`)
 
 
 ENSEMBLE_INPUTS = (
@@ -28,6 +29,9 @@ TOKENIZER_OUTPUTS = (
     Tensor("attention_mask", "TYPE_INT64", (-1,)),
     # Wall clock (ns) when the tokenizer started: scoring turns it into inference_time_ms.
     Tensor("start_ns", "TYPE_INT64", (1,)),
+    # Leading prompt tokens that are the context type's system prompt + template: the engine
+    # computes their KV once per context type (prefix cache).
+    Tensor("prefix_length", "TYPE_INT64", (1,)),
 )
 
 LM_INPUTS = (
@@ -40,13 +44,20 @@ LM_OUTPUTS = (
     Tensor("pooled_hidden", "TYPE_FP32", (-1,)),
 )
 
+# Scoring has two uses. The run-to-completion ensemble sends the generated ids (scoring decodes
+# them). The engine's orchestrators first send only text + context_type (the safety-first
+# assessment of the user's message), then the finished `reply_text` with that assessment.
 SCORING_INPUTS = (
-    Tensor("output_ids", "TYPE_INT64", (-1,)),
-    Tensor("output_length", "TYPE_INT64", (1,)),
     Tensor("text", "TYPE_STRING", (1,)),
     Tensor("context_type", "TYPE_STRING", (1,)),
-    Tensor("start_ns", "TYPE_INT64", (1,)),
+    Tensor("output_ids", "TYPE_INT64", (-1,), optional=True),
+    Tensor("output_length", "TYPE_INT64", (1,), optional=True),
+    Tensor("start_ns", "TYPE_INT64", (1,), optional=True),
+    Tensor("reply_text", "TYPE_STRING", (1,), optional=True),
+    Tensor("user_risk", "TYPE_FP32", (1,), optional=True),
+    Tensor("user_flag", "TYPE_BOOL", (1,), optional=True),
 )
+ENSEMBLE_SCORING_INPUTS = SCORING_INPUTS[:5]
 ENSEMBLE_OUTPUTS = (
     Tensor("response_text", "TYPE_STRING", (1,)),
     Tensor("eq_scores", "TYPE_FP32", (5,)),
@@ -57,4 +68,46 @@ ENSEMBLE_OUTPUTS = (
     Tensor("inference_time_ms", "TYPE_FP32", (1,)),
     Tensor("crisis_flag", "TYPE_BOOL", (1,)),
 )
-SCORING_OUTPUTS = ENSEMBLE_OUTPUTS
+# The crisis probability of the user's message (the assessment's answer, reused for the reply).
+SCORING_OUTPUTS = ENSEMBLE_OUTPUTS + (Tensor("user_risk", "TYPE_FP32", (1,)),)
+
+# The engine (decoupled `pixel_lm`, max_batch_size 0: one prompt per request, unpadded).
+ENGINE_INPUTS = (
+    Tensor("input_ids", "TYPE_INT64", (-1,)),
+    Tensor("prefix_length", "TYPE_INT64", (1,), optional=True),
+    Tensor("max_new_tokens", "TYPE_INT32", (1,), optional=True),
+    Tensor("temperature", "TYPE_FP32", (1,), optional=True),
+    Tensor("top_p", "TYPE_FP32", (1,), optional=True),
+    Tensor("seed", "TYPE_INT64", (1,), optional=True),
+    # Absolute wall clock (ns) after which nobody waits for the reply: refused or dropped.
+    Tensor("deadline_ns", "TYPE_INT64", (1,), optional=True),
+    # A control request: stop the in-flight request whose request id this request carries.
+    Tensor("cancel", "TYPE_BOOL", (1,), optional=True),
+)
+ENGINE_OUTPUTS = (
+    Tensor("token_ids", "TYPE_INT64", (-1,)),  # tokens of this response (usually one)
+    Tensor("text_delta", "TYPE_STRING", (1,)),  # text they completed (whole UTF-8 characters)
+    Tensor("finish_reason", "TYPE_STRING", (1,)),  # "" while running; stop/length/cancelled/...
+    Tensor("response_text", "TYPE_STRING", (1,)),  # the whole reply, on the final response
+    # prompt tokens, of which served from the prefix cache, generated tokens (final response)
+    Tensor("usage", "TYPE_INT64", (3,)),
+)
+
+# What the engine's orchestrators (`pixel` unary, `pixel_stream` streaming) take beyond the
+# ensemble's inputs, and what they return beyond its outputs.
+GENERATION_INPUTS = ENGINE_INPUTS[2:6]
+ORCHESTRATOR_INPUTS = ENSEMBLE_INPUTS + tuple(
+    Tensor(t.name, t.data_type, t.dims, optional=True) for t in GENERATION_INPUTS)
+REPLY_PROVENANCE_OUTPUTS = (
+    Tensor("reply_persona", "TYPE_STRING", (1,)),  # context type whose prompt wrote the reply
+    Tensor("crisis_reply_mode", "TYPE_STRING", (1,)),  # none/generated/configured/configured_then_generated
+    Tensor("finish_reason", "TYPE_STRING", (1,)),
+)
+ORCHESTRATOR_OUTPUTS = ENSEMBLE_OUTPUTS + REPLY_PROVENANCE_OUTPUTS
+# Every streamed response carries `stream_event`: "assessment" (crisis_flag, persona_mode,
+# reply_persona and, when flagged, the crisis pointer as text_delta), "delta" (text_delta) or
+# "final" (every ORCHESTRATOR_OUTPUTS tensor).
+STREAM_OUTPUTS = ORCHESTRATOR_OUTPUTS + (
+    Tensor("stream_event", "TYPE_STRING", (1,)),
+    Tensor("text_delta", "TYPE_STRING", (1,)),
+)

@@ -45,6 +45,7 @@ class PromptEncoder:
         self.tokenizer = tokenizer
         self.settings = settings
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self._prefixes: dict[str, list[int]] = {}  # context type -> template prefix ids
 
     @classmethod
     def load(cls, tokenizer_dir: str | Path, settings: PromptSettings) -> PromptEncoder:
@@ -103,12 +104,29 @@ class PromptEncoder:
             raise InvalidInputError("context_type", "its system prompt leaves no room for text")
         return head + encode(text)[-budget:] + tail
 
+    def prefix_length(self, prompt: list[int], context_type: str) -> int:
+        """How many leading tokens of `prompt` are the context type's system prompt and template
+        (the same for every request of that type: the engine caches their KV once)."""
+        if context_type not in self._prefixes:
+            templated = self.tokenizer.apply_chat_template(
+                self.messages(_SPLIT, context_type), add_generation_prompt=True, tokenize=False)
+            head = templated.split(_SPLIT)[0]
+            self._prefixes[context_type] = self.tokenizer(head, add_special_tokens=False)["input_ids"]
+        prefix = self._prefixes[context_type]
+        n = 0
+        # Stop at the first difference: the text's first token may merge across the boundary.
+        while n < min(len(prefix), len(prompt)) and prefix[n] == prompt[n]:
+            n += 1
+        return n
+
     def _template_ids(self, messages: list[dict]) -> list[int]:
         out = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
         return list(out["input_ids"] if isinstance(out, dict) or hasattr(out, "keys") else out)
 
-    def encode_batch(self, texts: list[str], context_types: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Left-padded [B, max_input_tokens] ids and mask (INT64)."""
+    def encode_batch(self, texts: list[str], context_types: list[str],
+                     prefix_lengths: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Left-padded [B, max_input_tokens] ids and mask (INT64). Pass a list as
+        `prefix_lengths` to get each prompt's `prefix_length` appended to it."""
         length = self.settings.max_input_tokens
         ids = np.full((len(texts), length), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(texts), length), dtype=np.int64)
@@ -116,4 +134,6 @@ class PromptEncoder:
             prompt = self.prompt_ids(text, context_type)
             ids[row, length - len(prompt):] = prompt
             mask[row, length - len(prompt):] = 1
+            if prefix_lengths is not None:
+                prefix_lengths.append(self.prefix_length(prompt, context_type))
         return ids, mask

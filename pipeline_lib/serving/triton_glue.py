@@ -59,7 +59,7 @@ def execute_batched(
                 responses[i] = pb_utils.InferenceResponse(
                     error=pb_utils.TritonError("request cancelled", pb_utils.TritonError.CANCELLED))
                 continue
-            cols = {n: pb_utils.get_input_tensor_by_name(request, n).as_numpy() for n in input_names}
+            cols = {n: _input(pb_utils, request, n) for n in input_names}
             if validate is not None:
                 validate(cols)
             batch.append((i, cols))
@@ -86,6 +86,13 @@ def execute_batched(
                 responses[i] = pb_utils.InferenceResponse(
                     error=pb_utils.TritonError(f"internal error: {type(exc).__name__}: {exc}"))
     return responses
+
+
+def _input(pb_utils, request, name: str) -> np.ndarray:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    if tensor is None:  # an optional input this request shape needs
+        raise InvalidInputError(name, "is required with the other inputs sent")
+    return tensor.as_numpy()
 
 
 def _concat(arrays: list[np.ndarray]) -> np.ndarray:

@@ -29,9 +29,11 @@ class TritonPythonModel:
         start_ns = time.time_ns()
         texts = [self.encoder.check_text(t) for t in cols["text"].reshape(-1)]
         contexts = [self.encoder.check_context_type(c) for c in cols["context_type"].reshape(-1)]
-        input_ids, attention_mask = self.encoder.encode_batch(texts, contexts)
+        prefix_lengths: list[int] = []
+        input_ids, attention_mask = self.encoder.encode_batch(texts, contexts, prefix_lengths)
         start = np.full((len(texts), 1), start_ns, dtype=np.int64)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "start_ns": start}
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "start_ns": start,
+                "prefix_length": np.array(prefix_lengths, dtype=np.int64).reshape(-1, 1)}
 
     def execute(self, requests):
         return execute_batched(pb_utils, requests, input_names=INPUTS, dtypes=self.dtypes,
