@@ -95,6 +95,7 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
     import torch
 
     start = time.perf_counter()
+    digest = inputs_digest(data)  # before anything runs: the code and data this training reads
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: the same float sums in the same order on every run
     deterministic = torch.are_deterministic_algorithms_enabled()
@@ -153,7 +154,7 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         torch.use_deterministic_algorithms(deterministic)
     best: Judged = chosen["best"]
     meta = {
-        "inputs_sha256": inputs_digest(data),
+        "inputs_sha256": digest,
         "n_train_messages": len(messages),
         "n_train_windows": len(texts),
         "n_train_pairs": len(pairs),
