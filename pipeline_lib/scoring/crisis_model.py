@@ -1,11 +1,11 @@
 """The crisis classifier: the fine-tuned top encoder layer, one feature function, one linear head.
 
-    features(text) = [mean-pooled output of the tuned top layer (384), standardised cue features (10)]
+    features(text) = [mean-pooled output of the tuned top layers (384), standardised cue features (10)]
     logit          = features . head.weight + head.bias,   p = sigmoid(logit)
 
 `crisis_logits` is the one function that computes it, on padded batches of cached lower-layer
 states while training and on one text at a time when serving, so the two cannot drift. Parameters
-(all float32 tensors): `layer{i}.*` (the tuned top layer(s), encoder.LAYER_PARAMS names),
+(float32 tensors): `layer{i}.*` (the tuned top layers, encoder.LAYER_PARAMS names; stored in fp16),
 `head.weight` (394,), `head.bias` (1,), `cue.mean` / `cue.scale` (10,) from the train split
 (scale already divided by the cue weight).
 """

@@ -23,7 +23,7 @@ from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_weights.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 6  # 6: one file; the crisis classifier is the tuned top layer + one linear head
+FORMAT_VERSION = 6  # 6: one file; the crisis classifier is the tuned top layers + one linear head
 HEAD_NAMES = ("eq", "safety", "bias")
 LINKS = {"eq": "identity", "safety": "logistic", "bias": "logistic"}
 
@@ -79,7 +79,9 @@ class TrainedHeads:
                 tensors[f"{name}.{part}"] = torch.from_numpy(
                     np.ascontiguousarray(getattr(head, part), dtype=np.float64))
         for name, value in self.crisis.items():
-            tensors[PREFIX + name] = value.detach().to(torch.float32).contiguous().clone()
+            # the tuned layers were rounded to fp16 by training (finetune.snapshot): lossless here
+            dtype = torch.float16 if name.startswith("layer") else torch.float32
+            tensors[PREFIX + name] = value.detach().to(dtype).contiguous().clone()
         save_file(tensors, str(out_dir / WEIGHTS_FILE))
         meta = dict(self.meta, crisis_policy=self.policy.as_meta(), format_version=FORMAT_VERSION,
                     encoder=ENCODER_NAME, tuned_layers=TUNED_LAYERS)
@@ -111,7 +113,7 @@ class TrainedHeads:
         for name in HEAD_NAMES:
             if heads[name].coef.shape[1] != PAIR_DIM:
                 raise SetupError(f"{model_dir}: head {name} has the wrong width; rerun train-scoring")
-        crisis = {k[len(PREFIX):]: v for k, v in tensors.items() if k.startswith(PREFIX)}
+        crisis = {k[len(PREFIX):]: v.float() for k, v in tensors.items() if k.startswith(PREFIX)}
         check_params(crisis)
         return cls(heads=heads, crisis=crisis, policy=CrisisPolicy.from_meta(meta["crisis_policy"]),
                    meta=meta)

@@ -102,4 +102,7 @@ def fine_tune(states: list, cue_features: np.ndarray, y: np.ndarray, *, init_top
 
 
 def snapshot(params: dict) -> dict:
-    return {k: v.detach().clone() for k, v in params.items()}
+    """A detached copy, with the tuned layers rounded to fp16: what is stored (half the size) is
+    exactly what selection judged."""
+    return {k: (v.detach().half().float() if k.startswith("layer") else v.detach().clone())
+            for k, v in params.items()}
