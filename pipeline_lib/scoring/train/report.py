@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline_lib.scoring.evaluation import BinaryMetrics, EvalReport
+from pipeline_lib.scoring.train.evaluation import BinaryMetrics, EvalReport
 
 
 def write_confusion_png(report: EvalReport, path: Path) -> None:
