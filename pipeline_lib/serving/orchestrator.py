@@ -34,8 +34,11 @@ class Orchestrator:
         self.flow = ReplyFlow(pb_utils, FlowSettings.from_dict(settings))
         self.dtypes = {o["name"]: pb_utils.triton_string_to_numpy(o["data_type"])
                        for o in model_config["output"]}
-        self.workers = ThreadPoolExecutor(int(settings.get("max_in_flight", 256)),
-                                          thread_name_prefix="pixel-flow")
+        # Beyond this many requests in flight a newcomer is refused at once (before tokenizing
+        # or assessing it), so a burst cannot queue work nobody will wait for.
+        self.max_in_flight = int(settings.get("max_in_flight", 64))
+        self.in_flight = 0
+        self.workers = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="pixel-flow")
         self.live: dict[str, tuple[object, bool]] = {}  # request id -> (request, cancel sent)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -45,7 +48,17 @@ class Orchestrator:
     # -- entry ---------------------------------------------------------------------------------
     def execute(self, requests) -> None:
         for request in requests:
-            self.workers.submit(self._serve, request, request.get_response_sender())
+            sender = request.get_response_sender()
+            with self.lock:
+                admitted = self.in_flight < self.max_in_flight
+                self.in_flight += admitted
+            if admitted:
+                self.workers.submit(self._serve, request, sender)
+            else:
+                sender.send(self.pb.InferenceResponse(error=self.pb.TritonError(
+                    f"overloaded: {self.max_in_flight} requests in flight; retry later",
+                    self.pb.TritonError.UNAVAILABLE)),
+                    flags=self.pb.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
         return None
 
     def finalize(self) -> None:
@@ -54,6 +67,13 @@ class Orchestrator:
 
     # -- one request ---------------------------------------------------------------------------
     def _serve(self, request, sender) -> None:
+        try:
+            self._answer(request, sender)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, request, sender) -> None:
         final_flag = self.pb.TRITONSERVER_RESPONSE_COMPLETE_FINAL
         try:
             rows = self._rows(request)
