@@ -198,7 +198,7 @@ class Attention(nn.Module):
             k_cache[:, :, cache_start:end] = k
             v_cache[:, :, cache_start:end] = v
         else:
-            # Engine decode (T == 1): row b writes at its own index write_pos[b] (< end), in place.
+            # Engine decode (T == 1): row b writes at its own cache index write_pos[b], in place.
             index = write_pos.view(B, 1, 1, 1).expand(B, self.n_kv, 1, self.head_dim)
             k_cache.scatter_(2, index, k)
             v_cache.scatter_(2, index, v)

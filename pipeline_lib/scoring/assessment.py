@@ -55,5 +55,6 @@ class MessageAssessor:
             states = self.encoder.lower(w.text)
             if first_states is None:
                 first_states = states
-            judged.append(self.policy.judge(self.window_probability(w, states), w.cues))
+            judged.append(self.policy.judge(self.window_probability(w, states), w.cues,
+                                            long=len(parts) > 1))
         return combine(judged), (first_states if len(parts) == 1 else None)

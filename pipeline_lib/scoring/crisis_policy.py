@@ -7,6 +7,7 @@ One typed value, chosen on the validation split by training and stored with the 
   aside (negated, past, topic, idiom) with none current is not flagged ("I'm not suicidal, just
   tired"), unless p >= veto_override (a negation elsewhere can hide a real crisis the lexicon does
   not know: "not to be dramatic but I have the pills ready").
+- A long message's windows may use a higher threshold (long_threshold), chosen on validation.
 - Without trained weights (rules only): any explicit or indirect current cue flags.
 """
 
@@ -35,6 +36,10 @@ class CrisisPolicy:
     rule: str
     threshold: float
     veto_override: float | None = None
+    # A long message is judged window by window and flagged when any window is: with ten windows
+    # there are ten chances of a false alarm, so its windows may need a higher threshold than a
+    # short message (None: the same). Chosen on validation too.
+    long_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in CRISIS_RULES:
@@ -46,24 +51,30 @@ class CrisisPolicy:
     def cue_flags(self) -> bool:
         return self.rule.startswith("cue_or_classifier")
 
-    def flags(self, probs: np.ndarray, explicit: np.ndarray, veto: np.ndarray) -> np.ndarray:
-        """Vectorised: probabilities, explicit-cue flags and lexicon vetoes -> flags."""
+    def flags(self, probs: np.ndarray, explicit: np.ndarray, veto: np.ndarray, *,
+              long: bool = False) -> np.ndarray:
+        """Vectorised: probabilities, explicit-cue flags and lexicon vetoes -> flags; long: the
+        texts are windows of a long message."""
         probs = np.asarray(probs, dtype=np.float64)
-        out = (np.asarray(explicit, dtype=bool) & self.cue_flags) | (probs >= self.threshold)
+        tau = self.long_threshold if long and self.long_threshold is not None else self.threshold
+        out = (np.asarray(explicit, dtype=bool) & self.cue_flags) | (probs >= tau)
         if self.rule.endswith("+veto"):
             holds = probs < self.veto_override if self.veto_override is not None else True
             out &= ~(np.asarray(veto, dtype=bool) & holds)
         return out
 
-    def judge(self, prob: float, cues: CrisisCues) -> tuple[bool, float]:
-        """(flag, risk) of one text: risk is p, or 1 when an explicit cue flags by itself."""
+    def judge(self, prob: float, cues: CrisisCues, *, long: bool = False) -> tuple[bool, float]:
+        """(flag, risk) of one text (long: a window of a long message): risk is p, or 1 when an
+        explicit cue flags by itself."""
         flag = bool(self.flags(np.array([prob]), np.array([cues.explicit > 0]),
-                               np.array([vetoed(cues)]))[0])
+                               np.array([vetoed(cues)]), long=long)[0])
         return flag, (1.0 if self.cue_flags and cues.explicit > 0 else float(prob))
 
     def as_meta(self) -> dict:
-        return {"rule": self.rule, "threshold": self.threshold, "veto_override": self.veto_override}
+        return {"rule": self.rule, "threshold": self.threshold, "veto_override": self.veto_override,
+                "long_threshold": self.long_threshold}
 
     @classmethod
     def from_meta(cls, meta: dict) -> "CrisisPolicy":
-        return cls(meta["rule"], float(meta["threshold"]), meta.get("veto_override"))
+        return cls(meta["rule"], float(meta["threshold"]), meta.get("veto_override"),
+                   meta.get("long_threshold"))

@@ -22,12 +22,12 @@ from pipeline_lib.scoring.crisis_model import FEATURE_DIM, crisis_logits
 log = logging.getLogger(__name__)
 
 SEED = 20261202
-LR = 1e-4
+LR = 3e-4
 HEAD_LR_FACTOR = 30.0
 WEIGHT_DECAY = 0.01
 BATCH = 16
-EPOCHS = 8
-CANDIDATE_EPOCHS = (4, 5, 6, 7, 8)  # validation picks one (the lr schedule always spans EPOCHS)
+EPOCHS = 6
+CANDIDATE_EPOCHS = (3, 4, 5, 6)  # validation picks one (the lr schedule always spans EPOCHS)
 CUE_WEIGHT = 1.0
 WARMUP = 0.1
 DROPOUT = 0.1

@@ -7,7 +7,9 @@ third) was written after the lexicon was frozen; it decides, and only decides:
 - the fine-tuning epoch (finetune.CANDIDATE_EPOCHS);
 - the rule and the veto override (crisis_policy.RULE_CANDIDATES);
 - tau: the highest threshold (<= MAX_THRESHOLD) that keeps validation recall >= TARGET_RECALL,
-  moved half way (in logit space) towards the next lower validation score, a free margin.
+  moved half way (in logit space) towards the next lower validation score, a free margin;
+- then the threshold for the windows of long messages: as high as it can go (<= MAX_THRESHOLD)
+  with recall still >= TARGET_RECALL (many windows are many chances of a false alarm).
 
 Every candidate is judged on whole messages exactly as served (assessment: every window, combined
 by the highest risk). Key, in order: keeps the contract (crisis_contract: the issue's idioms,
@@ -48,7 +50,7 @@ def message_scores(window_probs: list[np.ndarray], window_cues: list[list], rule
     """Per message, the threshold at which the policy starts to flag it: +inf when a window is
     flagged by its cue alone, -inf when no window can flag (all vetoed), else the highest p among
     windows the veto does not hold. Then `score >= tau` is exactly `assessment`'s flag."""
-    probe = CrisisPolicy(rule, 2.0, override)  # tau above any p: only cue flags remain
+    probe = CrisisPolicy(rule, 2.0, override)  # tau above any p: only cue flags remain (long or not)
     out = np.full(len(window_probs), -np.inf)
     for i, (probs, cues) in enumerate(zip(window_probs, window_cues)):
         for p, c in zip(probs, cues):
@@ -80,6 +82,21 @@ def pick_threshold(scores: np.ndarray, y: np.ndarray) -> float:
     return max(finite[-1], 1e-6)
 
 
+def pick_long_threshold(scores: np.ndarray, y: np.ndarray, long: np.ndarray, tau: float) -> float:
+    """With tau fixed for short messages: the highest threshold (<= MAX_THRESHOLD) for the windows
+    of long messages that keeps validation recall >= TARGET_RECALL, half way (logit space) to the
+    next lower long-message score. Never below tau."""
+    finite = sorted({float(s) for s in scores[long] if np.isfinite(s) and tau < s <= MAX_THRESHOLD}
+                    | {MAX_THRESHOLD}, reverse=True)
+    for i, t in enumerate(finite):
+        flags = np.where(long, scores >= t, scores >= tau)
+        if _recall_precision(flags, y)[0] >= TARGET_RECALL:
+            lower = finite[i + 1] if i + 1 < len(finite) else tau
+            lo, hi = (np.log(v) - np.log1p(-v) for v in (max(lower, 1e-12), t))
+            return float(1.0 / (1.0 + np.exp(-(lo + hi) / 2)))
+    return tau
+
+
 def category_accuracy(flags: np.ndarray, y: np.ndarray, kinds: np.ndarray, batches: np.ndarray,
                       batch: str = "v6") -> dict[str, float]:
     """Share right per kind among the rows of one batch (the categories the issue names)."""
@@ -91,14 +108,18 @@ def category_accuracy(flags: np.ndarray, y: np.ndarray, kinds: np.ndarray, batch
 def judge_all(val: dict, contract: dict) -> list[Judged]:
     """val / contract: dicts of window_probs, window_cues, y (and for val: kinds, batches)."""
     out = []
+    long = np.array([len(p) > 1 for p in val["window_probs"]])
+    con_long = np.array([len(p) > 1 for p in contract["window_probs"]])
     for rule, override in RULE_CANDIDATES:
         scores = message_scores(val["window_probs"], val["window_cues"], rule, override)
         tau = pick_threshold(scores, val["y"])
-        flags = scores >= tau
+        tau_long = pick_long_threshold(scores, val["y"], long, tau)
+        flags = np.where(long, scores >= tau_long, scores >= tau)
         recall, precision = _recall_precision(flags, val["y"])
         cats = category_accuracy(flags, val["y"], val["kinds"], val["batches"])
-        con = message_scores(contract["window_probs"], contract["window_cues"], rule, override) >= tau
+        con_scores = message_scores(contract["window_probs"], contract["window_cues"], rule, override)
+        con = np.where(con_long, con_scores >= tau_long, con_scores >= tau)
         kept = bool((con == contract["y"].astype(bool)).all())
-        out.append(Judged(CrisisPolicy(rule, tau, override), recall, precision, kept,
+        out.append(Judged(CrisisPolicy(rule, tau, override, tau_long), recall, precision, kept,
                           min(cats.values(), default=1.0)))
     return out

@@ -1,8 +1,8 @@
 """`pixel train-scoring`: fit the crisis classifier and the EQ / safety / bias heads on the train split.
 
 Crisis: the encoder's top layer and a linear head are fine-tuned on the train split's messages (a
-long message's windows when it is not a crisis: which window of a long crisis message holds the
-crisis is not labelled, so those rows are left to selection); the epoch and the policy are chosen on
+long message's windows: all of them when it is not a crisis, those with a current lexicon cue when
+it is); the epoch and the policy are chosen on
 validation (`selection`), judging whole messages exactly as served. Reply heads: ridge (EQ) and
 logistic (safety, bias) on the pair features. The test split is never read here.
 
@@ -95,6 +95,7 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
     import torch
 
     start = time.perf_counter()
+    digest = inputs_digest(data)  # before anything runs: the code and data this training reads
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: the same float sums in the same order on every run
     deterministic = torch.are_deterministic_algorithms_enabled()
@@ -108,7 +109,10 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         for m in messages:
             ws = message_windows(m.text)
             if len(ws) > 1 and m.crisis:
-                continue  # which window holds the crisis is not labelled
+                # Which window of a long crisis message holds the crisis is not labelled: the
+                # windows where the lexicon finds a current cue are taken as its crisis windows;
+                # the others are left out (they may hold the crisis in words it does not know).
+                ws = [w for w in ws if w.cues.any_current]
             texts += [w.text for w in ws]
             cues += [w.cues for w in ws]
             labels += [m.crisis] * len(ws)
@@ -150,7 +154,7 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         torch.use_deterministic_algorithms(deterministic)
     best: Judged = chosen["best"]
     meta = {
-        "inputs_sha256": inputs_digest(data),
+        "inputs_sha256": digest,
         "n_train_messages": len(messages),
         "n_train_windows": len(texts),
         "n_train_pairs": len(pairs),

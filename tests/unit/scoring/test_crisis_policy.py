@@ -76,3 +76,18 @@ def test_judge_all_tries_every_rule_and_reports_the_contract():
     judged = {(j.policy.rule, j.policy.veto_override): j for j in judge_all(val, contract)}
     assert judged[("classifier+veto", None)].kept and judged[("classifier+veto", None)].precision == 1.0
     assert not judged[("classifier", None)].kept  # the negated look-alike at p 0.8 would flag
+
+
+def test_a_long_message_uses_its_own_threshold_chosen_as_high_as_recall_allows():
+    from pipeline_lib.scoring.train.selection import pick_long_threshold
+
+    policy = CrisisPolicy("classifier", 0.1, long_threshold=0.4)
+    assert policy.judge(0.2, NONE)[0] and not policy.judge(0.2, NONE, long=True)[0]
+    assert policy.judge(0.5, NONE, long=True)[0]
+    assert CrisisPolicy.from_meta(policy.as_meta()) == policy
+    y = np.array([1] * 40 + [0] * 10)
+    long = np.array([True] * 20 + [False] * 20 + [True] * 10)
+    scores = np.concatenate([np.linspace(0.6, 0.99, 20), np.full(20, 0.3), np.full(10, 0.2)])
+    tau_long = pick_long_threshold(scores, y, long, tau=0.1)
+    assert 0.2 < tau_long < 0.6  # above every long false alarm, below every long crisis
+    assert pick_long_threshold(np.array([0.05, 0.3]), np.array([1, 0]), np.array([True, True]), 0.01) < 0.05

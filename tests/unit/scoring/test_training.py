@@ -41,24 +41,20 @@ def test_the_committed_weights_are_from_the_current_training_inputs(weights):
 def test_the_digest_ignores_comments_and_docstrings(tmp_path, monkeypatch):
     from pipeline_lib.scoring.train import inputs
 
+    original = inputs._code_fingerprint
+    source = (inputs.Path(inputs.__file__).resolve().parent / "finetune.py").read_text()
+
+    def with_finetune(text):
+        (tmp_path / "finetune.py").write_text(text)
+        fake = original(tmp_path / "finetune.py")
+        monkeypatch.setattr(inputs, "_code_fingerprint",
+                            lambda path: fake if path.name == "finetune.py" else original(path))
+        return inputs_digest()
+
     before = inputs_digest()
-    code = inputs.Path(inputs.__file__).resolve().parents[1]
-    source = (code / "train" / "finetune.py").read_text()
-    monkeypatch.setattr(inputs, "_code_fingerprint", lambda path, _orig=inputs._code_fingerprint: (
-        _orig(path) if path.name != "finetune.py" else _fingerprint_of(source + "\n# a comment\n", tmp_path)))
-    assert inputs_digest() == before
-    monkeypatch.setattr(inputs, "_code_fingerprint", lambda path, _orig=inputs._code_fingerprint: (
-        _orig(path) if path.name != "finetune.py" else
-        _fingerprint_of(source.replace("LR = 1e-4", "LR = 2e-4"), tmp_path)))
-    assert inputs_digest() != before  # a hyper-parameter is an input
-
-
-def _fingerprint_of(source, tmp_path):
-    from pipeline_lib.scoring.train.inputs import _code_fingerprint
-
-    path = tmp_path / "finetune.py"
-    path.write_text(source)
-    return _code_fingerprint(path)
+    assert with_finetune(source + "\n# a comment\n") == before
+    assert with_finetune(source.replace('"""', '"""Reworded. ', 1)) == before
+    assert with_finetune(source.replace("\nLR = ", "\nLR = 2 * ")) != before  # a hyper-parameter is an input
 
 
 @pytest.mark.slow
