@@ -13,7 +13,7 @@ from pipeline_lib.client.result import PixelResult
 from pipeline_lib.client.stream_events import StreamDelta
 from pipeline_lib.store import migrate
 from pipeline_lib.store.engine import create_engine
-from pipeline_lib.store.models import InferenceResult
+from pipeline_lib.store.models import InferenceMetric, InferenceResult
 from pipeline_lib.store.recorder import Recorder
 from pipeline_lib.store.settings import StoreSettings
 from tests.e2e.engine_calls import metric
@@ -21,11 +21,12 @@ from tests.e2e.engine_calls import metric
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-async def recorded(url: str) -> list:
+async def recorded(url: str, model=InferenceMetric) -> list:
+    """Rows of one outcome table: every call has one InferenceMetric row (with its error kind)."""
     engine = create_engine(url, pool=False)
     try:
         async with engine.connect() as conn:
-            return (await conn.execute(select(InferenceResult.__table__))).mappings().all()
+            return (await conn.execute(select(model.__table__))).mappings().all()
     finally:
         await engine.dispose()
 
@@ -52,17 +53,19 @@ async def test_stream_yields_the_assessment_deltas_and_the_result_recorded_once(
     async with Recorder.from_settings(settings) as recorder:
         async with PixelClient(client_settings(triton_server), recorder=recorder) as client:
             events = [e async for e in client.stream(
-                "My flatmate keeps borrowing my things without asking.", "stream-1",
-                max_new_tokens=24)]
+                "Any tips for remembering to water my houseplants?", "stream-1",
+                context_type="psychoeducation", max_new_tokens=24)]
         await recorder.flush()
     deltas, result = events[:-1], events[-1]
     assert isinstance(result, PixelResult) and all(isinstance(d, StreamDelta) for d in deltas)
     assert deltas[0].is_assessment and deltas[0].crisis_flag is False
     assert "".join(d.text for d in deltas) == result.response_text
-    assert result.reply_persona == "general_support" and result.finish_reason in ("stop", "length")
-    (row,) = await recorded(url)
-    assert row["request_id"] == result.request_id and row["error_kind"] is None
-    assert row["reply_persona"] == "general_support"
+    assert result.reply_persona == "psychoeducation" and result.finish_reason in ("stop", "length")
+    (metric_row,) = await recorded(url)
+    assert metric_row["request_id"] == result.request_id and metric_row["error_kind"] is None
+    (result_row,) = await recorded(url, InferenceResult)
+    assert result_row["reply_persona"] == "psychoeducation"
+    assert result_row["crisis_reply_mode"] == "none"
 
 
 async def test_32_concurrent_streams_are_each_recorded_once_and_a_closed_one_as_cancelled(
