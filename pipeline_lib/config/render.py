@@ -184,9 +184,11 @@ def _engine_model(cfg, *, name: str, lm: DictConfig) -> dict:
     }
 
 
-def _orchestrator(cfg, *, name: str, lm_name: str, lm: DictConfig, streaming: bool) -> dict:
+def _orchestrator(cfg, *, name: str, lm_name: str, lm: DictConfig, streaming: bool,
+                  request_rules: dict) -> dict:
     sc = cfg.scoring
     settings = {
+        "request_rules": request_rules,  # refused before any model is called
         "tokenizer_model": cfg.models.tokenizer, "lm_model": lm_name,
         "scoring_model": cfg.models.scoring, "crisis_pointer": sc.crisis_pointer,
         "default_context_type": cfg.tokenizer.default_context_type,
@@ -239,7 +241,8 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
                                             _message(_engine_model(cfg, name=lm_name, lm=lm))))
             for name, streaming in ((unary, False), (stream_name(unary), True)):
                 models.append(RenderedModel(name, "model", "pixel", _message(_orchestrator(
-                    cfg, name=name, lm_name=lm_name, lm=lm, streaming=streaming))))
+                    cfg, name=name, lm_name=lm_name, lm=lm, streaming=streaming,
+                    request_rules=tokenizer_settings))))
         return models
     for ensemble, lm_name, lm in variant_lms(cfg):
         if lm_name not in lm_names:

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from pipeline_lib.errors import InvalidInputError
+from pipeline_lib.serving.prompt import PromptSettings
 from pipeline_lib.serving.reply_flow import FlowError, FlowSettings, ReplyFlow, Row, check_generation_inputs
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Orchestrator:
         self.pb = pb_utils
         self.streaming = streaming
         self.flow = ReplyFlow(pb_utils, FlowSettings.from_dict(settings))
+        self.rules = PromptSettings.from_dict(settings["request_rules"])
         self.dtypes = {o["name"]: pb_utils.triton_string_to_numpy(o["data_type"])
                        for o in model_config["output"]}
         # Beyond this many requests in flight a newcomer is refused at once (before tokenizing
@@ -120,6 +122,11 @@ class Orchestrator:
         base = request.request_id() or uuid.uuid4().hex
         rows = []
         for i in range(sizes.pop()):
+            # The tokenizer's rules, checked here first: a BLS call would turn its INVALID_ARG
+            # into INTERNAL, and a bad request should cost nothing.
+            self.rules.check_text(cols["text"][i])
+            self.rules.check_session_id(cols["session_id"][i])
+            self.rules.check_context_type(cols["context_type"][i])
             row_generation = {n: v[i:i + 1] for n, v in generation.items()}
             check_generation_inputs(row_generation)
             rows.append(Row(text=cols["text"][i:i + 1], session_id=cols["session_id"][i:i + 1],
