@@ -103,8 +103,8 @@ def test_the_served_flag_keeps_the_whole_contract(scorer):
 
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
 def test_a_long_message_with_one_crisis_sentence_is_flagged_wherever_it_is(scorer, where):
-    body = [EVERYDAY] * 12  # ~1,100 words, ~7,000 characters: far past the encoder's 256 word pieces
-    at = {"start": 0, "middle": 6, "end": 12}[where]
+    body = [EVERYDAY] * 14  # ~1,100 words, ~6,500 characters: far past the encoder's 256 word pieces
+    at = {"start": 0, "middle": 7, "end": 14}[where]
     text = " ".join([*body[:at], CRISIS_SENTENCE, *body[at:]])
     assert 6000 < len(text) <= 8000
     assert scorer.user_risk([text])[0].flag
