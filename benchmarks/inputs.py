@@ -37,7 +37,7 @@ def prompt_encoder(cfg: DictConfig) -> PromptEncoder:
 
 def lm_inputs(encoder: PromptEncoder, messages: list[dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     texts = [m["text"] for m in messages]
-    contexts = [encoder.check_context_type(m["context_type"]) for m in messages]
+    contexts = [encoder.settings.check_context_type(m["context_type"]) for m in messages]
     return encoder.encode_batch(texts, contexts)
 
 

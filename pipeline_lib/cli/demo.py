@@ -1,6 +1,6 @@
 """`pixel demo`: the main job on the embedded default, start to finish.
 
-Start the PyPI tritonserver with the demo model, send three raw texts over gRPC through the async
+Start the PyPI tritonserver with the demo model, stream three raw texts over gRPC through the async
 client (one a crisis message), record every outcome in SQLite, print the results and a short
 report, stop the server.
 """
@@ -14,10 +14,10 @@ import time
 import uuid
 
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 
 from pipeline_lib.client import PixelClient
+from pipeline_lib.client.stream_events import StreamDelta
 from pipeline_lib.client.settings import load_client_settings
 from pipeline_lib.serving_stack import server_from_overrides
 from pipeline_lib.store.migrate import upgrade_async
@@ -76,27 +76,34 @@ async def _ask_all(console: Console, grpc_url: str):
     results = []
     async with Recorder.from_settings(store) as recorder, \
             PixelClient(settings, recorder=recorder) as client:
-        for context, text in DEMO_MESSAGES:
-            with console.status(f"asking ({context})…"):
-                results.append(await client.infer(text, f"demo-{uuid.uuid4().hex[:8]}", context))
+        for i, (context, text) in enumerate(DEMO_MESSAGES, 1):
+            console.rule(f"#{i} {context}: streamed as it is written")
+            console.print(f"[dim]user:[/] {text}")
+            console.print("[bold]Pixel:[/] ", end="")
+            async for event in client.stream(text, f"demo-{uuid.uuid4().hex[:8]}", context):
+                if isinstance(event, StreamDelta):
+                    # The assessment comes first: for a crisis, the crisis-line pointer leads.
+                    console.print(event.text, end="", style="bold red" if event.crisis_flag
+                                  else None, markup=False, highlight=False)
+                else:
+                    results.append(event)
+            console.print()
     return results
 
 
 def _show(console: Console, results) -> None:
-    table = Table(title="Pixel: three raw texts through the ensemble")
-    for column in ("#", "context", "crisis", "persona", "EQ SA/SR/M/E/SS", "overall EQ", "safety",
-                   "bias", "server ms", "client ms"):
-        table.add_column(column, justify="left" if column in ("context", "persona") else "right",
-                         no_wrap=column.startswith("EQ"))
+    table = Table(title="Pixel: three raw texts, safety first, streamed by the engine")
+    for column in ("#", "context", "crisis", "persona", "written as", "EQ SA/SR/M/E/SS",
+                   "overall EQ", "safety", "bias", "server ms", "client ms"):
+        table.add_column(column, justify="left" if column in ("context", "persona", "written as")
+                         else "right", no_wrap=column.startswith("EQ"))
     for i, r in enumerate(results, 1):
         table.add_row(str(i), r.context_type, "[bold red]YES[/]" if r.crisis_flag else "no",
-                      r.persona_mode, " ".join(f"{x:.2f}" for x in r.eq_scores), f"{r.overall_eq:.2f}",
+                      r.persona_mode, r.reply_persona or "-",
+                      " ".join(f"{x:.2f}" for x in r.eq_scores), f"{r.overall_eq:.2f}",
                       f"{r.safety_score:.2f}", f"{r.bias_score:.2f}", f"{r.server_time_ms:.0f}",
                       f"{r.latency_ms:.0f}")
     console.print(table)
-    for i, (r, (_, text)) in enumerate(zip(results, DEMO_MESSAGES, strict=True), 1):
-        console.print(Panel(f"[dim]user:[/] {text}\n[bold]Pixel:[/] {r.response_text}", title=f"#{i} response ({r.context_type})",
-                            border_style="red" if r.crisis_flag else "green"))
 
 
 def _report(console: Console) -> None:

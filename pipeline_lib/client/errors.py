@@ -10,7 +10,7 @@ import asyncio
 import re
 from typing import ClassVar
 
-from pipeline_lib.client.result import INPUT_NAMES
+from pipeline_lib.contract import ORCHESTRATOR_INPUTS
 from pipeline_lib.errors import InvalidInputError, PixelError
 
 # Triton answers a full queue and an expired queue timeout (timeout_action: REJECT) with
@@ -19,7 +19,7 @@ from pipeline_lib.errors import InvalidInputError, PixelError
 # The engine's admission control refuses with a message starting "overloaded:".
 OVERLOAD_MARKERS = ("exceeds maximum queue size", "request timeout expired", "overloaded:")
 # Every input a caller sends (the engine's optional generation inputs included).
-FIELD_NAMES = INPUT_NAMES + ("max_new_tokens", "temperature", "top_p", "seed")
+FIELD_NAMES = tuple(t.name for t in ORCHESTRATOR_INPUTS)
 _UNEXPECTED_INPUT = re.compile(r"unexpected inference input '([a-z_]+)'")
 
 

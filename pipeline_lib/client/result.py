@@ -9,26 +9,21 @@ from typing import Any
 
 import numpy as np
 
-# The order of eq_scores, fixed by the scoring model (Goleman's five EQ dimensions).
-EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "social_skill")
-
-# The ensemble's tensor names; the client knows the server only through these.
-INPUT_NAMES = ("text", "session_id", "context_type")
-OUTPUT_NAMES = (
-    "response_text",
-    "eq_scores",
-    "overall_eq",
-    "safety_score",
-    "bias_score",
-    "persona_mode",
-    "inference_time_ms",
-    "crisis_flag",
+from pipeline_lib.contract import (  # noqa: F401 - re-exported for the client's users
+    CONTEXT_TYPES,
+    ENSEMBLE_INPUTS,
+    ENSEMBLE_OUTPUTS,
+    EQ_DIMENSIONS,
+    REPLY_PROVENANCE_OUTPUTS,
 )
+
+# The client knows the server only through these names (pipeline_lib.contract).
+INPUT_NAMES = tuple(t.name for t in ENSEMBLE_INPUTS)
+OUTPUT_NAMES = tuple(t.name for t in ENSEMBLE_OUTPUTS)
 # Optional outputs of the engine's models (`pixel`, `pixel_stream`): which persona's prompt wrote
 # the reply, what a flagged message got, why generation stopped. The run-to-completion ensemble
 # has none of them, so they decode to None there.
-PROVENANCE_NAMES = ("reply_persona", "crisis_reply_mode", "finish_reason")
-CONTEXT_TYPES = ("general_support", "crisis_support", "therapy_session", "psychoeducation")
+PROVENANCE_NAMES = tuple(t.name for t in REPLY_PROVENANCE_OUTPUTS)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline_lib.client.errors import InferenceFailedError, classify_stream_error
 from pipeline_lib.client.result import OUTPUT_NAMES, PROVENANCE_NAMES
+from pipeline_lib.contract import STREAM_OUTPUTS
 from pipeline_lib.errors import ConfigError
 
 PROTOCOLS = ("grpc", "http")
@@ -72,7 +73,7 @@ class StreamCall(Protocol):
 
 
 # What a streamed response may carry: the unary outputs plus the event and its text.
-STREAM_NAMES = OUTPUT_NAMES + PROVENANCE_NAMES + ("stream_event", "text_delta")
+STREAM_NAMES = tuple(t.name for t in STREAM_OUTPUTS)
 
 
 def _present(result, names: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline_lib.checkpoints import project_root
 from pipeline_lib.config import render
-from pipeline_lib.config import tensors as T
+from pipeline_lib import contract as T
 from pipeline_lib.config.repository import resolve_checkpoint
 from pipeline_lib.errors import SetupError
 

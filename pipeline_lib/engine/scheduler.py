@@ -113,6 +113,10 @@ class Engine:
                 self._cancel.add(request_id)
             return known
 
+    def holds_slot(self, request_id: Hashable) -> bool:
+        """Whether the request was admitted (holds a KV-cache slot) and has not finished."""
+        return request_id in self._running
+
     def has_work(self) -> bool:
         """Whether `step()` has anything to do (waiting, running or cancelled requests)."""
         with self._lock:

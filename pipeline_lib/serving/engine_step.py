@@ -38,6 +38,7 @@ class Live:
     prompt_tokens: int
     prefix_len: int
     arrived: float = field(default_factory=time.monotonic)
+    admitted: bool = False
     first_token: float | None = None
     last_token: float | None = None
     tokens: list[int] = field(default_factory=list)
@@ -159,7 +160,9 @@ class GenerateStep:
             try:
                 self._drop_abandoned()
                 if self.engine.has_work():
-                    for event in self.engine.step():
+                    events = self.engine.step()
+                    self._note_admissions()
+                    for event in events:
                         self._answer(event)
                 self.metrics.engine_state(self.engine.stats())
             except Exception:  # noqa: BLE001 - keep serving; the engine finishes bad rows itself
@@ -178,6 +181,14 @@ class GenerateStep:
         for key, live in list(self.live.items()):
             if live.request.is_cancelled() or (live.deadline_ns and now > live.deadline_ns):
                 self.engine.cancel(key)
+
+    def _note_admissions(self) -> None:
+        """Queue time: from arrival to the end of the step that gave the request its slot."""
+        now = time.monotonic()
+        for key, live in list(self.live.items()):
+            if not live.admitted and self.engine.holds_slot(key):
+                live.admitted = True
+                self.metrics.admitted(now - live.arrived)
 
     def _answer(self, event) -> None:
         live = self.live.get(event.request_id)

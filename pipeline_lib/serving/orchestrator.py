@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from pipeline_lib.errors import InvalidInputError
+from pipeline_lib.serving.prompt import PromptSettings
 from pipeline_lib.serving.reply_flow import FlowError, FlowSettings, ReplyFlow, Row, check_generation_inputs
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,14 @@ class Orchestrator:
         self.pb = pb_utils
         self.streaming = streaming
         self.flow = ReplyFlow(pb_utils, FlowSettings.from_dict(settings))
+        self.rules = PromptSettings.from_dict(settings["request_rules"])
         self.dtypes = {o["name"]: pb_utils.triton_string_to_numpy(o["data_type"])
                        for o in model_config["output"]}
-        self.workers = ThreadPoolExecutor(int(settings.get("max_in_flight", 256)),
-                                          thread_name_prefix="pixel-flow")
+        # Beyond this many requests in flight a newcomer is refused at once (before tokenizing
+        # or assessing it), so a burst cannot queue work nobody will wait for.
+        self.max_in_flight = int(settings.get("max_in_flight", 64))
+        self.in_flight = 0
+        self.workers = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="pixel-flow")
         self.live: dict[str, tuple[object, bool]] = {}  # request id -> (request, cancel sent)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -45,7 +50,17 @@ class Orchestrator:
     # -- entry ---------------------------------------------------------------------------------
     def execute(self, requests) -> None:
         for request in requests:
-            self.workers.submit(self._serve, request, request.get_response_sender())
+            sender = request.get_response_sender()
+            with self.lock:
+                admitted = self.in_flight < self.max_in_flight
+                self.in_flight += admitted
+            if admitted:
+                self.workers.submit(self._serve, request, sender)
+            else:
+                sender.send(self.pb.InferenceResponse(error=self.pb.TritonError(
+                    f"overloaded: {self.max_in_flight} requests in flight; retry later",
+                    self.pb.TritonError.UNAVAILABLE)),
+                    flags=self.pb.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
         return None
 
     def finalize(self) -> None:
@@ -54,6 +69,13 @@ class Orchestrator:
 
     # -- one request ---------------------------------------------------------------------------
     def _serve(self, request, sender) -> None:
+        try:
+            self._answer(request, sender)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, request, sender) -> None:
         final_flag = self.pb.TRITONSERVER_RESPONSE_COMPLETE_FINAL
         try:
             rows = self._rows(request)
@@ -100,6 +122,11 @@ class Orchestrator:
         base = request.request_id() or uuid.uuid4().hex
         rows = []
         for i in range(sizes.pop()):
+            # The tokenizer's rules, checked here first: a BLS call would turn its INVALID_ARG
+            # into INTERNAL, and a bad request should cost nothing.
+            self.rules.check_text(cols["text"][i])
+            self.rules.check_session_id(cols["session_id"][i])
+            self.rules.check_context_type(cols["context_type"][i])
             row_generation = {n: v[i:i + 1] for n, v in generation.items()}
             check_generation_inputs(row_generation)
             rows.append(Row(text=cols["text"][i:i + 1], session_id=cols["session_id"][i:i + 1],

@@ -29,6 +29,33 @@ class PromptSettings:
     def from_dict(cls, d: dict) -> PromptSettings:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
+    # -- validation: every caller's request rules (the tokenizer's and the orchestrators') --------
+    def check_text(self, raw: object) -> str:
+        text = decode_field("text", raw)
+        if not text.replace("\x00", "").strip():  # NUL characters are not a message either
+            raise InvalidInputError("text", "must not be empty or whitespace only")
+        if len(text) > self.max_text_chars:
+            raise InvalidInputError(
+                "text", f"is {len(text)} characters; the limit is {self.max_text_chars} "
+                "(send the latest part of the conversation)")
+        return text
+
+    def check_session_id(self, raw: object) -> str:
+        session_id = decode_field("session_id", raw)
+        if not session_id.strip():
+            raise InvalidInputError("session_id", "must not be empty")
+        if len(session_id) > self.max_session_id_chars:
+            raise InvalidInputError(
+                "session_id", f"is longer than {self.max_session_id_chars} characters")
+        return session_id
+
+    def check_context_type(self, raw: object) -> str:
+        context_type = decode_field("context_type", raw).strip() or self.default_context_type
+        if context_type not in self.context_types:
+            known = ", ".join(sorted(self.context_types))
+            raise InvalidInputError("context_type", f"unknown value; expected one of: {known}")
+        return context_type
+
 
 def decode_field(field: str, value: object) -> str:
     """BYTES element -> str, refusing invalid UTF-8 with the field's name."""
@@ -52,33 +79,6 @@ class PromptEncoder:
         from transformers import AutoTokenizer
 
         return cls(AutoTokenizer.from_pretrained(str(tokenizer_dir)), settings)
-
-    # -- validation ---------------------------------------------------------------------------
-    def check_text(self, raw: object) -> str:
-        text = decode_field("text", raw)
-        if not text.strip():
-            raise InvalidInputError("text", "must not be empty or whitespace only")
-        if len(text) > self.settings.max_text_chars:
-            raise InvalidInputError(
-                "text", f"is {len(text)} characters; the limit is {self.settings.max_text_chars} "
-                "(send the latest part of the conversation)")
-        return text
-
-    def check_session_id(self, raw: object) -> str:
-        session_id = decode_field("session_id", raw)
-        if not session_id.strip():
-            raise InvalidInputError("session_id", "must not be empty")
-        if len(session_id) > self.settings.max_session_id_chars:
-            raise InvalidInputError(
-                "session_id", f"is longer than {self.settings.max_session_id_chars} characters")
-        return session_id
-
-    def check_context_type(self, raw: object) -> str:
-        context_type = decode_field("context_type", raw).strip() or self.settings.default_context_type
-        if context_type not in self.settings.context_types:
-            known = ", ".join(sorted(self.settings.context_types))
-            raise InvalidInputError("context_type", f"unknown value; expected one of: {known}")
-        return context_type
 
     # -- encoding -----------------------------------------------------------------------------
     def messages(self, text: str, context_type: str) -> list[dict]:

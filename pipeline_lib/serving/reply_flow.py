@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline_lib.contract import CRISIS_REPLY_MODES
 from pipeline_lib.errors import InvalidInputError, PixelError
 from pipeline_lib.scoring.response_cues import encourages_self_harm
 from pipeline_lib.serving.text_release import DeltaReleaser
 
 CRISIS_CONTEXT = "crisis_support"
-CRISIS_REPLY_MODES = ("generated", "configured", "configured_then_generated")
 SCORE_OUTPUTS = ("eq_scores", "overall_eq", "safety_score", "bias_score", "persona_mode",
                  "crisis_flag", "user_risk")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)|\n")
+_SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)|\S(?=[ \t]*\n)")
 
 
 def sentence_end(text: str) -> int:
-    """Index just past the last sentence boundary in `text` (0 if none)."""
+    """Index just past the last sentence boundary in `text` (0 if none): after closing
+    punctuation, or after the last visible character of a line (never the newline itself, so
+    released text never ends in blank space)."""
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
     return ends[-1] if ends else 0
 

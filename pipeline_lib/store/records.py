@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from pipeline_lib.contract import EQ_DIMENSIONS  # noqa: F401 - re-exported to the store
 from pipeline_lib.errors import InvalidInputError
 
-EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "social_skill")
 
 _REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 # Column widths in models.py; checked here so a bad record fails at the caller, not at replay.

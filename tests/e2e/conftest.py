@@ -8,8 +8,9 @@ import pytest
 
 from pipeline_lib.serving_stack import server_from_overrides
 
-# The default config (the exported LM run by the Python backend) with small batches.
-E2E_OVERRIDES = ["profile=development"]
+# The default config (the engine) with small batches and replies of at most 48 tokens (the demo's
+# 256 would make every call of the suite several times slower on two cores).
+E2E_OVERRIDES = ["profile=development", "lm.max_new_tokens=48"]
 
 
 def free_port() -> int:

@@ -33,11 +33,15 @@ def test_harness_measures_the_ensemble_and_a_step_and_writes_every_file(triton_s
         assert float(r["throughput_rps"]) > 0 and int(r["requests"]) >= 3
         assert 0 < float(r["p50_ms"]) <= float(r["p99_ms"])
 
-    # Triton's own statistics show the ensemble's three steps, each serving every ensemble request.
+    # Triton's own statistics show the steps `pixel` calls on the engine: the tokenizer and the
+    # engine once per request (the tokenizer twice for a flagged message), scoring twice (the
+    # assessment before generation, the reply after).
     steps = {r["model"]: r for r in read(results / "steps.csv") if r["target"] == "pixel"}
     assert {"pixel", "tokenizer", "pixel_lm", "scoring"} <= set(steps)
-    assert {int(steps[m]["requests"]) for m in ("tokenizer", "pixel_lm", "scoring")} == {int(steps["pixel"]["requests"])}
-    assert float(steps["pixel_lm"]["compute_ms"]) > float(steps["tokenizer"]["compute_ms"])
+    served = int(steps["pixel"]["requests"])
+    assert int(steps["pixel_lm"]["requests"]) == served
+    assert served <= int(steps["tokenizer"]["requests"]) <= 2 * served
+    assert int(steps["scoring"]["requests"]) == 2 * served
 
     (client,) = read(results / "client.csv")
     assert client["concurrency"] == "1" and int(client["requests"]) == 2
@@ -45,6 +49,5 @@ def test_harness_measures_the_ensemble_and_a_step_and_writes_every_file(triton_s
 
     summary = (results / "summary.md").read_text()
     assert "Tokenizer throughput ÷ ensemble throughput" in summary
-    assert "pixel_lm compute" in summary
     for png in ("throughput.png", "latency.png", "steps.png"):
         assert (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,14 +21,14 @@ class TritonPythonModel:
 
     def validate(self, cols):
         for text, session_id, context_type in zip(*(cols[n].reshape(-1) for n in INPUTS), strict=True):
-            self.encoder.check_text(text)
-            self.encoder.check_session_id(session_id)
-            self.encoder.check_context_type(context_type)
+            self.encoder.settings.check_text(text)
+            self.encoder.settings.check_session_id(session_id)
+            self.encoder.settings.check_context_type(context_type)
 
     def compute(self, cols):
         start_ns = time.time_ns()
-        texts = [self.encoder.check_text(t) for t in cols["text"].reshape(-1)]
-        contexts = [self.encoder.check_context_type(c) for c in cols["context_type"].reshape(-1)]
+        texts = [self.encoder.settings.check_text(t) for t in cols["text"].reshape(-1)]
+        contexts = [self.encoder.settings.check_context_type(c) for c in cols["context_type"].reshape(-1)]
         prefix_lengths: list[int] = []
         input_ids, attention_mask = self.encoder.encode_batch(texts, contexts, prefix_lengths)
         start = np.full((len(texts), 1), start_ns, dtype=np.int64)

@@ -35,7 +35,7 @@ def test_committed_configs_parse_as_model_config():
     ("performance", 64, [8, 16, 32]),
 ])
 def test_profile_sets_batching(profile, max_batch, preferred):
-    models = by_name([f"profile={profile}"])
+    models = by_name([f"profile={profile}", "lm=python"])
     for name in ("tokenizer", "pixel_lm", "scoring"):
         cfg = models[name].config
         assert cfg.max_batch_size == max_batch
@@ -54,12 +54,13 @@ def test_instance_and_version_policy_overrides():
 
 
 def test_scalar_override_reaches_model_parameters():
-    lm = by_name(["lm.max_new_tokens=7"])["pixel_lm"].config
-    assert lm.parameters["max_new_tokens"].string_value == "7"
+    models = by_name(["lm.max_new_tokens=7"])
+    for name in ("pixel_lm", "pixel", "pixel_stream"):  # the engine's default and the doors'
+        assert models[name].config.parameters["max_new_tokens"].string_value == "7"
 
 
 def test_ensemble_wires_every_step_output_to_a_consumer():
-    ens = by_name()["pixel"].config
+    ens = by_name(["lm=python"])["pixel"].config
     produced = {"text", "session_id", "context_type"}
     for step in ens.ensemble_scheduling.step:
         assert set(step.input_map.values()) <= produced, step.model_name
@@ -68,7 +69,7 @@ def test_ensemble_wires_every_step_output_to_a_consumer():
 
 
 def test_two_variants_render_two_ensembles_and_lms():
-    models = by_name(["ab=two_variants"])
+    models = by_name(["ab=two_variants", "lm=python"])
     assert {"pixel", "pixel_concise", "pixel_lm", "pixel_lm_concise"} <= set(models)
     concise = models["pixel_lm_concise"].config
     assert concise.parameters["max_new_tokens"].string_value != models["pixel_lm"].config.parameters["max_new_tokens"].string_value
@@ -95,6 +96,47 @@ def test_libtorch_runtime_renders_for_the_pytorch_backend():
 
 
 def test_lm_parameters_hold_behaviour_not_paths():
-    lm = by_name()["pixel_lm"].config
+    lm = by_name(["lm=python"])["pixel_lm"].config
     assert lm.parameters["runtime"].string_value == '"python"'
     assert "artifact_dir" not in lm.parameters and "checkpoint" not in lm.parameters
+
+
+# -- the engine (the default) ----------------------------------------------------------------------
+
+def test_engine_is_decoupled_and_takes_one_unpadded_prompt_per_request():
+    lm = by_name()["pixel_lm"].config
+    assert lm.model_transaction_policy.decoupled and lm.max_batch_size == 0
+    assert not lm.HasField("dynamic_batching")
+    optional = {i.name for i in lm.input if i.optional}
+    assert {i.name for i in lm.input} - optional == {"input_ids"}
+    assert {"cancel", "deadline_ns", "prefix_length", "max_new_tokens"} <= optional
+    for key in ("n_slots", "max_seq_len", "prefill_chunk", "prefix_cache_entries"):
+        assert key in lm.parameters, key
+
+
+def test_unary_door_keeps_the_ensemble_tensors_and_the_stream_door_is_decoupled():
+    models = by_name()
+    unary, stream = models["pixel"].config, models["pixel_stream"].config
+    assert not unary.model_transaction_policy.decoupled and stream.model_transaction_policy.decoupled
+    ensemble = by_name(["lm=python"])["pixel"].config
+    required = [(i.name, i.data_type, list(i.dims)) for i in unary.input if not i.optional]
+    assert required == [(i.name, i.data_type, list(i.dims)) for i in ensemble.input]
+    assert [o.name for o in ensemble.output] == [o.name for o in unary.output][:len(ensemble.output)]
+    assert {"stream_event", "text_delta"} <= {o.name for o in stream.output}
+    assert unary.parameters["lm_model"].string_value == '"pixel_lm"'
+
+
+def test_variants_that_only_change_request_settings_share_the_engine():
+    models = by_name(["ab=two_variants"])
+    assert {"pixel", "pixel_stream", "pixel_concise", "pixel_concise_stream"} <= set(models)
+    assert not any(name.startswith("pixel_lm_") for name in models)
+    concise = models["pixel_concise"].config.parameters
+    assert concise["lm_model"].string_value == '"pixel_lm"'
+    assert concise["max_new_tokens"].string_value == "32"
+
+
+@pytest.mark.parametrize("override", ["scoring.crisis_reply_mode=ignore",
+                                      "lm.max_new_tokens=768"])
+def test_bad_engine_settings_fail_with_a_config_error(override):
+    with pytest.raises(ConfigError):
+        render_all(compose_config([override]))

@@ -117,4 +117,5 @@ def client_metric_names() -> set[str]:
 
 
 def is_triton_server_metric(name: str) -> bool:
-    return name.startswith("nv_") and name not in TRITON_GPU_METRICS
+    """Triton's own metrics, and the engine's (`pb_utils.MetricFamily`, same /metrics port)."""
+    return (name.startswith("nv_") and name not in TRITON_GPU_METRICS) or name.startswith("pixel_engine_")

@@ -175,3 +175,15 @@ def test_stats_count_steps_and_tokens(tiny_llama):
     assert stats["prefill_tokens_computed"] == sum(map(len, ROWS))
     assert stats["generated_tokens"] == 15
     assert stats["steps"] >= 5 and stats["active_slots"] == stats["waiting"] == 0
+
+
+def test_holds_slot_while_admitted_and_running_only(tiny_llama):
+    _, model = tiny_llama
+    engine = Engine(model, EngineSettings(n_slots=1, max_seq_len=64), stop_ids=[])
+    engine.submit(GenerationRequest("first", ROWS[0], max_new_tokens=3))
+    engine.submit(GenerationRequest("second", ROWS[1], max_new_tokens=3))
+    assert not engine.holds_slot("first")  # nothing admitted before a step
+    engine.step()
+    assert engine.holds_slot("first") and not engine.holds_slot("second")  # one slot: it waits
+    run(engine)
+    assert not engine.holds_slot("first") and not engine.holds_slot("second")

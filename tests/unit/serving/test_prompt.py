@@ -57,10 +57,15 @@ def test_overlong_text_keeps_its_latest_part_and_the_template(encoder):
 ])
 def test_bad_fields_are_refused_by_name(encoder, method, value, field, rule):
     with pytest.raises(InvalidInputError) as info:
-        getattr(encoder, method)(value)
+        getattr(encoder.settings, method)(value)
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}:") and rule in str(info.value)
 
 
 def test_empty_context_type_means_the_default(encoder):
-    assert encoder.check_context_type(b"") == "general_support"
+    assert encoder.settings.check_context_type(b"") == "general_support"
+
+
+def test_text_of_nul_characters_is_refused_as_empty(encoder):
+    with pytest.raises(InvalidInputError, match="text: must not be empty"):
+        encoder.settings.check_text(b"\x00\x00 \x00")

@@ -16,7 +16,8 @@ def feed(releaser: DeltaReleaser, pieces: list[str]) -> list[str]:
     ("One. Two", 4),
     ("Is it? Yes! Maybe", 11),
     ("Quoted.\" Then", 8),
-    ("Line one\nline two", 9),
+    ("Line one\nline two", 8),
+    ("Ends a line.\n", 12),
     ("Version 2.5 is out", 0),  # a dot inside a number is not a sentence end
     ("Wait…", 5),
 ])
@@ -66,3 +67,10 @@ def test_a_cancelled_reply_stands_at_what_was_sent():
     sent = feed(r, ["Some words", " and a half"])
     assert r.finish("cancelled") == ""
     assert "".join(sent) == r.final_text == "Some words and a"
+
+
+def test_a_reply_cut_after_a_line_break_does_not_end_in_blank_space():
+    r = DeltaReleaser(max_new_tokens=4, hold_tokens=4)
+    sent = feed(r, ["Take care.", "\n", "You"])
+    sent.append(r.finish("length"))
+    assert "".join(sent) == r.final_text == "Take care."

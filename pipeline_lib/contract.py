@@ -1,12 +1,25 @@
-"""Tensor names, dtypes and dims of every model: the one place the ensemble's wiring is written down.
+"""The names every part shares, defined once: tensors, EQ dimensions, context types, outcome fields.
 
-Dims leave out the batch dimension (every model has max_batch_size > 0). The client knows the
-ensemble only through ENSEMBLE_INPUTS / ENSEMBLE_OUTPUTS' names, copied in its own module.
+Dependency-free on purpose: the Triton models, the config renderer, the client and the store all
+import it, and the client still knows the server only through these names. Tensor dims leave out
+the batch dimension where a model has max_batch_size > 0 (all but the engine's `pixel_lm`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+# Goleman's five EQ dimensions, in the order of `eq_scores`.
+EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "social_skill")
+# Each has its own system prompt (configs/tokenizer); an empty context_type means the first.
+CONTEXT_TYPES = ("general_support", "crisis_support", "therapy_session", "psychoeducation")
+# What a message flagged as crisis gets after the crisis pointer (configs/scoring).
+CRISIS_REPLY_MODES = ("generated", "configured", "configured_then_generated")
+# Fields of a recorded outcome beyond the request's own (pipeline_lib.store.records.OutcomeRecord).
+OUTCOME_FIELDS = ("response_text", "eq_scores", "overall_eq", "safety_score", "bias_score",
+                  "persona_mode", "crisis_flag", "server_time_ms", "latency_ms", "cache_hit",
+                  "error_kind", "reply_persona", "crisis_reply_mode", "finish_reason")
 
 
 @dataclass(frozen=True)
