@@ -8,15 +8,14 @@ positions, which the exported `forward` does not expose.
 
 from __future__ import annotations
 
-import json
 import logging
-import warnings
 from pathlib import Path
 
 import torch
 
 from pipeline_lib.errors import SetupError
 from pipeline_lib.lm.model import ModelArgs, Transformer, rope_inv_freq
+from pipeline_lib.lm.runner import load_scripted
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +30,7 @@ def load_exported_transformer(path: str | Path, *,
                               device: str | torch.device = "cpu") -> tuple[Transformer, dict]:
     """-> (eval Transformer on `device` with the export's weights, the export's metadata)."""
     path = Path(path)
-    if not path.is_file():
-        raise SetupError(f"{path} not found: run `pixel export` first")
-    extra = {"metadata.json": ""}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        scripted = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    if not extra["metadata.json"]:
-        raise SetupError(f"{path} carries no metadata.json: re-export it with `pixel export`")
-    metadata = json.loads(extra["metadata.json"])
+    scripted, metadata = load_scripted(path)
     if "model_args" not in metadata:
         raise SetupError(f"{path} has no model_args in its metadata: re-export it")
     args = ModelArgs(**metadata["model_args"])

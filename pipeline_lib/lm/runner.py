@@ -23,35 +23,32 @@ class RunnerError(PixelError):
     """The exported artifact cannot run as asked (wrong dtype, device, format version)."""
 
 
-def read_metadata(artifact_path: str | Path) -> dict:
-    """The metadata embedded in an exported `model.pt` (no weights are loaded)."""
+def load_scripted(artifact_path: str | Path, *, map_location: str = "cpu"):
+    """(the TorchScript module, its embedded metadata) of an exported `model.pt`."""
     path = Path(artifact_path)
     if not path.is_file():
         raise SetupError(f"{path} not found: run `pixel export` first")
     extra = {"metadata.json": ""}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        module = torch.jit.load(str(path), map_location=map_location, _extra_files=extra)
     if not extra["metadata.json"]:
         raise RunnerError(f"{path} carries no metadata.json: re-export it with `pixel export`")
-    return json.loads(extra["metadata.json"])
+    return module, json.loads(extra["metadata.json"])
+
+
+def read_metadata(artifact_path: str | Path) -> dict:
+    """The metadata embedded in an exported `model.pt`."""
+    return load_scripted(artifact_path)[1]
 
 
 class ExportedLMRunner:
     def __init__(self, artifact_path: str | Path, *, device: str = "cpu",
                  dtype: str | None = None):
         path = Path(artifact_path)
-        if not path.is_file():
-            raise SetupError(f"{path} not found: run `pixel export` first")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise RunnerError(f"device {device!r} requested but CUDA is not available")
-        extra = {"metadata.json": ""}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
-        if not extra["metadata.json"]:
-            raise RunnerError(f"{path} carries no metadata.json: re-export it with `pixel export`")
-        self.metadata = json.loads(extra["metadata.json"])
+        self.module, self.metadata = load_scripted(path, map_location=device)
         if dtype is not None and dtype != self.metadata["dtype"]:
             raise RunnerError(
                 f"{path} was exported as {self.metadata['dtype']}, {dtype} was asked: "

@@ -3,38 +3,19 @@
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from pipeline_lib.client import InvalidRequestError, PixelClient, load_client_settings
-from pipeline_lib.store import migrate
-from pipeline_lib.store.engine import create_engine
 from pipeline_lib.store.models import CrisisAlert, InferenceRequest, InferenceResult
 from pipeline_lib.store.recorder import Recorder
-from pipeline_lib.store.settings import StoreSettings
+from tests.e2e.store_rows import rows, sqlite_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CRISIS = "I don't want to live anymore and I have a plan to end it."
 
 
-async def rows(url: str, model, request_id: str) -> list:
-    engine = create_engine(url, pool=False)
-    try:
-        async with engine.connect() as conn:
-            query = select(model.__table__).where(model.__table__.c.request_id == request_id)
-            return (await conn.execute(query)).mappings().all()
-    finally:
-        await engine.dispose()
-
-
 async def test_each_call_is_recorded_with_its_outcome(triton_server, tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'pixel.db'}"
-    await migrate.upgrade_async(url)
-    store = StoreSettings.from_mapping({
-        "url": url,
-        "spool": {"dir": str(tmp_path / "spool"), "flush_interval_s": 0.05},
-        "privacy": {"key_file": str(tmp_path / "store.key"), "key_env": "PIXEL_E2E_NO_SUCH_KEY"},
-    })
+    url, store = await sqlite_store(tmp_path)
     settings = load_client_settings([f"client.grpc_url={triton_server.grpc_url}",
                                      "client.timeout_s=120", "client.cache.backend=none"])
     session = f"e2e-{uuid.uuid4().hex}"

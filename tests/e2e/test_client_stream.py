@@ -6,41 +6,26 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from pipeline_lib.client import PixelClient, load_client_settings
 from pipeline_lib.client.result import PixelResult
 from pipeline_lib.client.stream_events import StreamDelta
-from pipeline_lib.store import migrate
-from pipeline_lib.store.engine import create_engine
 from pipeline_lib.store.models import InferenceMetric, InferenceResult
 from pipeline_lib.store.recorder import Recorder
-from pipeline_lib.store.settings import StoreSettings
 from tests.e2e.engine_calls import metric
+from tests.e2e.store_rows import rows, sqlite_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 async def recorded(url: str, model=InferenceMetric) -> list:
     """Rows of one outcome table: every call has one InferenceMetric row (with its error kind)."""
-    engine = create_engine(url, pool=False)
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(select(model.__table__))).mappings().all()
-    finally:
-        await engine.dispose()
+    return await rows(url, model)
 
 
 @pytest.fixture
 async def store(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'pixel.db'}"
-    await migrate.upgrade_async(url)
-    settings = StoreSettings.from_mapping({
-        "url": url,
-        "spool": {"dir": str(tmp_path / "spool"), "flush_interval_s": 0.05},
-        "privacy": {"key_file": str(tmp_path / "store.key"), "key_env": "PIXEL_E2E_NO_SUCH_KEY"},
-    })
-    return url, settings
+    return await sqlite_store(tmp_path)
 
 
 def client_settings(server):
