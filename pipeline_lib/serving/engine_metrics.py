@@ -2,13 +2,24 @@
 metrics port beside `nv_inference_*`: time to first token, inter-token latency, queue time,
 active slots, waiting requests, prefix-cache hits and the prefill tokens they saved.
 
-Latencies are histograms where this Triton's Python backend has them, else `_sum`/`_count`
-counter pairs (the same PromQL `rate(x_sum) / rate(x_count)` works on both).
+Why a flusher thread: every pb_utils metric call is a blocking round trip to the server process,
+and on Triton 2.51 one such call from the engine's thread hung for good under load (the engine
+stopped with 10 rows in flight). So the engine only updates local numbers (no IPC), and one
+background thread publishes what changed twice a second; a stuck publish can stall the metrics,
+never the replies. Latency histograms are aggregated here and published as Prometheus histogram
+series (`_bucket{le}`, `_sum`, `_count` counters), which `histogram_quantile` reads as usual.
 """
 
 from __future__ import annotations
 
-LATENCY_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
+import bisect
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+FLUSH_INTERVAL_S = 0.5
 
 LATENCIES = {
     "pixel_engine_time_to_first_token_seconds": "Time from arrival at the engine to the first token",
@@ -19,52 +30,50 @@ GAUGES = {
     "pixel_engine_active_slots": "KV-cache slots holding a request",
     "pixel_engine_waiting_requests": "Requests waiting for a KV-cache slot",
 }
+# counter -> the cumulative Engine.stats() key it follows (None: counted here)
 COUNTERS = {
-    "pixel_engine_prefix_cache_hits_total": "Requests whose prompt prefix KV came from the cache",
-    "pixel_engine_prefill_tokens_saved_total": "Prompt tokens not computed thanks to the prefix cache",
-    "pixel_engine_prefill_tokens_computed_total": "Prompt tokens computed by prefill",
-    "pixel_engine_generated_tokens_total": "Tokens generated",
+    "pixel_engine_prefix_cache_hits_total": (
+        "Requests whose prompt prefix KV came from the cache", "prefix_hits"),
+    "pixel_engine_prefill_tokens_saved_total": (
+        "Prompt tokens not computed thanks to the prefix cache", "prefill_tokens_saved"),
+    "pixel_engine_prefill_tokens_computed_total": (
+        "Prompt tokens computed by prefill", "prefill_tokens_computed"),
+    "pixel_engine_generated_tokens_total": ("Tokens generated", "generated_tokens"),
     # generated tokens / steps = rows batched per step (in-flight batching at work)
-    "pixel_engine_decode_steps_total": "Engine steps run (each decodes every running row once)",
-    "pixel_engine_refused_total": "Requests refused at admission as overloaded",
+    "pixel_engine_decode_steps_total": (
+        "Engine steps run (each decodes every running row once)", "steps"),
+    "pixel_engine_refused_total": ("Requests refused at admission as overloaded", None),
 }
 FINISHED = ("pixel_engine_requests_total", "Requests finished, by finish_reason")
 
 
 class EngineMetrics:
     def __init__(self, pb_utils, *, model: str):
+        self.pb = pb_utils
         self.labels = {"model": model}
-        self.kinds = pb_utils.MetricFamily
-        self.families: list = []  # a Metric dies with its MetricFamily: keep every family alive
-        self.histograms = hasattr(self.kinds, "HISTOGRAM")
-        self.latency = {}
-        for name, doc in LATENCIES.items():
-            if self.histograms:
-                self.latency[name] = self._family(name, doc, self.kinds.HISTOGRAM).Metric(
-                    labels=self.labels, buckets=LATENCY_BUCKETS_S)
-            else:
-                self.latency[name] = tuple(
-                    self._family(name + suffix, doc, self.kinds.COUNTER).Metric(labels=self.labels)
-                    for suffix in ("_sum", "_count"))
-        self.gauges = {n: self._family(n, d, self.kinds.GAUGE).Metric(labels=self.labels)
-                       for n, d in GAUGES.items()}
-        self.counters = {n: self._family(n, d, self.kinds.COUNTER).Metric(labels=self.labels)
-                         for n, d in COUNTERS.items()}
-        self.finished_family = self._family(*FINISHED, self.kinds.COUNTER)
-        self.finished_by_reason: dict[str, object] = {}
-        self._last: dict[str, float] = {}
+        self.lock = threading.Lock()
+        # What the engine reports (local, cheap) ...
+        self.counts: dict[str, float] = {name: 0.0 for name in COUNTERS}
+        self.gauge_values: dict[str, float] = {name: 0.0 for name in GAUGES}
+        self.hist: dict[str, list[float]] = {  # per latency: bucket counts, then sum, count
+            name: [0.0] * (len(LATENCY_BUCKETS_S) + 3) for name in LATENCIES}
+        self.finished_counts: dict[str, float] = {}
+        # ... and what has been published (only the flusher thread touches these).
+        self.published: dict[tuple, float] = {}
+        self.families: dict[str, object] = {}  # a Metric dies with its MetricFamily: keep them
+        self.metrics: dict[tuple, object] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._flush_loop, daemon=True,
+                                       name="pixel-engine-metrics")
+        self.thread.start()
 
-    def _family(self, name: str, description: str, kind):
-        self.families.append(self.kinds(name=name, description=description, kind=kind))
-        return self.families[-1]
-
+    # -- called by the engine's thread: local updates only ---------------------------------------
     def _observe(self, name: str, seconds: float) -> None:
-        metric = self.latency[name]
-        if self.histograms:
-            metric.observe(seconds)
-        else:
-            metric[0].increment(seconds)
-            metric[1].increment(1)
+        with self.lock:
+            h = self.hist[name]
+            h[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1  # the last slot is +Inf
+            h[-2] += seconds
+            h[-1] += 1
 
     def first_token(self, seconds: float) -> None:
         self._observe("pixel_engine_time_to_first_token_seconds", seconds)
@@ -76,26 +85,73 @@ class EngineMetrics:
         self._observe("pixel_engine_queue_seconds", queue_s)
 
     def refused(self) -> None:
-        self.counters["pixel_engine_refused_total"].increment(1)
+        with self.lock:
+            self.counts["pixel_engine_refused_total"] += 1
 
     def finished(self, reason: str) -> None:
-        if reason not in self.finished_by_reason:
-            self.finished_by_reason[reason] = self.finished_family.Metric(
-                labels={**self.labels, "finish_reason": reason})
-        self.finished_by_reason[reason].increment(1)
+        with self.lock:
+            self.finished_counts[reason] = self.finished_counts.get(reason, 0.0) + 1
 
     def engine_state(self, stats: dict) -> None:
-        """Gauges from `Engine.stats()`; its cumulative counts become counter increments."""
-        self.gauges["pixel_engine_active_slots"].set(stats["active_slots"])
-        self.gauges["pixel_engine_waiting_requests"].set(stats["waiting"])
-        for counter, key in (("pixel_engine_prefix_cache_hits_total", "prefix_hits"),
-                             ("pixel_engine_prefill_tokens_saved_total", "prefill_tokens_saved"),
-                             ("pixel_engine_prefill_tokens_computed_total",
-                              "prefill_tokens_computed"),
-                             ("pixel_engine_generated_tokens_total", "generated_tokens"),
-                             ("pixel_engine_decode_steps_total", "steps")):
-            value = float(stats.get(key, 0))
-            increase = value - self._last.get(key, 0.0)
-            if increase > 0:
-                self.counters[counter].increment(increase)
-            self._last[key] = value
+        with self.lock:
+            self.gauge_values["pixel_engine_active_slots"] = stats["active_slots"]
+            self.gauge_values["pixel_engine_waiting_requests"] = stats["waiting"]
+            for name, (_, key) in COUNTERS.items():
+                if key is not None:
+                    self.counts[name] = float(stats.get(key, 0))
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    # -- the flusher thread: the only caller of pb_utils metrics ----------------------------------
+    def snapshot(self) -> dict[tuple, tuple[str, float]]:
+        """(family, labels as a tuple) -> (kind, value) of everything to publish."""
+        out: dict[tuple, tuple[str, float]] = {}
+        with self.lock:
+            for name, value in self.counts.items():
+                out[(name, ())] = ("counter", value)
+            for name, value in self.gauge_values.items():
+                out[(name, ())] = ("gauge", value)
+            for reason, value in self.finished_counts.items():
+                out[(FINISHED[0], (("finish_reason", reason),))] = ("counter", value)
+            for name, h in self.hist.items():
+                cumulative = 0.0
+                for bound, count in zip((*LATENCY_BUCKETS_S, "+Inf"), h[:-2]):
+                    cumulative += count
+                    le = bound if isinstance(bound, str) else repr(float(bound))
+                    out[(name + "_bucket", (("le", le),))] = ("counter", cumulative)
+                out[(name + "_sum", ())] = ("counter", h[-2])
+                out[(name + "_count", ())] = ("counter", h[-1])
+        return out
+
+    def _metric(self, family: str, labels: tuple, kind: str):
+        key = (family, labels)
+        if key not in self.metrics:
+            if family not in self.families:
+                doc = (LATENCIES.get(family.rsplit("_", 1)[0]) or GAUGES.get(family)
+                       or COUNTERS.get(family, (FINISHED[1],))[0])
+                kinds = self.pb.MetricFamily
+                self.families[family] = kinds(
+                    name=family, description=doc,
+                    kind=kinds.GAUGE if kind == "gauge" else kinds.COUNTER)
+            self.metrics[key] = self.families[family].Metric(labels={**self.labels,
+                                                                     **dict(labels)})
+        return self.metrics[key]
+
+    def flush(self) -> None:
+        for key, (kind, value) in self.snapshot().items():
+            if self.published.get(key) == value:
+                continue  # unchanged: no round trip to the server
+            metric = self._metric(*key, kind)
+            if kind == "gauge":
+                metric.set(value)
+            else:
+                metric.increment(value - self.published.get(key, 0.0))
+            self.published[key] = value
+
+    def _flush_loop(self) -> None:
+        while not self.stopping.wait(FLUSH_INTERVAL_S):
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - metrics must never take the engine down
+                log.exception("publishing engine metrics failed")

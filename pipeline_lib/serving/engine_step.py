@@ -25,6 +25,7 @@ from pipeline_lib.serving.engine_metrics import EngineMetrics
 
 log = logging.getLogger(__name__)
 
+POLL_S = 0.1
 OPTIONAL_SCALARS = {"prefix_length": int, "max_new_tokens": int, "temperature": float,
                     "top_p": float, "seed": int, "deadline_ns": int}
 
@@ -84,6 +85,7 @@ class GenerateStep:
         self.ids = itertools.count()
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.live: dict[int, Live] = {}
+        self.last_poll = 0.0
         self.by_name: dict[str, int] = {}  # Triton request id -> engine id (for cancel requests)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True, name="pixel-engine")
@@ -145,6 +147,7 @@ class GenerateStep:
 
     def finalize(self) -> None:
         self.stopping.set()
+        self.metrics.stop()
         self.thread.join(timeout=10)
 
     # -- the scheduler thread ------------------------------------------------------------------
@@ -177,6 +180,11 @@ class GenerateStep:
                 self.engine.cancel(key)
 
     def _drop_abandoned(self) -> None:
+        # Each is_cancelled() is a round trip to the server: at most every POLL_S, which is
+        # about one decode step, so a cancelled request still goes within a step or two.
+        if time.monotonic() - self.last_poll < POLL_S:
+            return
+        self.last_poll = time.monotonic()
         now = time.time_ns()
         for key, live in list(self.live.items()):
             if live.request.is_cancelled() or (live.deadline_ns and now > live.deadline_ns):

@@ -155,7 +155,7 @@ class Orchestrator:
 
     # -- cancellation ----------------------------------------------------------------------------
     def _watch(self) -> None:
-        while not self.stopping.wait(0.05):
+        while not self.stopping.wait(0.1):  # each is_cancelled() is a round trip to the server
             with self.lock:
                 todo = [(k, r) for k, (r, sent) in self.live.items()
                         if not sent and r.is_cancelled()]
