@@ -86,9 +86,11 @@ class ReplyFlow:
             code = {self.pb.TritonError.INVALID_ARG: "INVALID_ARG",
                     self.pb.TritonError.UNAVAILABLE: "UNAVAILABLE",
                     self.pb.TritonError.CANCELLED: "CANCELLED"}.get(error.code(), "INTERNAL")
+            message = error.message()
+            if code == "INTERNAL" and message.startswith("overloaded:"):
+                code = "UNAVAILABLE"  # a BLS error loses its code on 2.51; the engine's words stay
             # A refusal names the caller's field as the model said it; the rest names the model.
-            message = error.message() if code != "INTERNAL" else f"{model}: {error.message()}"
-            raise FlowError(message, code)
+            raise FlowError(message if code != "INTERNAL" else f"{model}: {message}", code)
         return response
 
     def _call(self, model: str, tensors: dict[str, np.ndarray], outputs: list[str]) -> dict:
