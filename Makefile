@@ -7,7 +7,7 @@ PIXEL := $(VENV)/bin/pixel
 SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup prepare deploy-tools bench-tools demo test test-fast render bench bench-lm clean
+.PHONY: help setup prepare deploy-tools bench-tools demo test test-fast render bench bench-engine bench-lm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -47,8 +47,12 @@ test: prepare deploy-tools bench-tools  ## the whole suite against a real triton
 test-fast: prepare  ## unit tests only
 	$(PY) -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)
 
-bench: prepare bench-tools  ## perf_analyzer sweep (ensemble, each step, HF baseline) -> benchmarks/results/cpu/ (BENCH_ARGS=--quick)
+bench: prepare bench-tools  ## perf_analyzer sweeps: ensemble, steps, HF baseline -> results/cpu/; engine vs run-to-completion -> results/engine/ (BENCH_ARGS / ENGINE_BENCH_ARGS=--quick)
 	$(PY) -m benchmarks.perf $(BENCH_ARGS)
+	$(PY) -m benchmarks.engine_bench $(ENGINE_BENCH_ARGS)
+
+bench-engine: prepare bench-tools  ## engine (streaming) vs run-to-completion only -> benchmarks/results/engine/ (ENGINE_BENCH_ARGS=--quick)
+	$(PY) -m benchmarks.engine_bench $(ENGINE_BENCH_ARGS)
 
 clean:  ## remove generated state (keeps .venv)
 	rm -rf .pixel

@@ -103,22 +103,48 @@ def request_count(stdout: str) -> int:
     return 0
 
 
-def measure(binary: Path, *, model: str, url: str, input_data: Path, concurrency: int,
-            window: Window, csv_path: Path, timeout_s: float = 600) -> dict[str, float]:
-    """One point of the sweep: throughput, percentiles (us) and perf_analyzer's server times."""
+def load_args(*, concurrency: int | None = None, request_rate: float | None = None,
+              distribution: str = "poisson") -> tuple[list[str], str]:
+    """perf_analyzer's load flags and a label: closed loop (a fixed number in flight) or open loop
+    (requests sent at a rate whatever the answers, intervals drawn from `distribution`)."""
+    if (concurrency is None) == (request_rate is None):
+        raise BenchmarkError("give exactly one of concurrency and request_rate")
+    if concurrency is not None:
+        return ["--concurrency-range", str(concurrency)], f"concurrency {concurrency}"
+    return (["--request-rate-range", f"{request_rate:g}", "--request-distribution", distribution],
+            f"{request_rate:g} req/s ({distribution})")
+
+
+def measure(binary: Path, *, model: str, url: str, input_data: Path, concurrency: int | None = None,
+            window: Window, csv_path: Path, timeout_s: float = 600, request_rate: float | None = None,
+            streaming: bool = False, export_path: Path | None = None) -> dict[str, float]:
+    """One point of the sweep: throughput, percentiles (us) and perf_analyzer's server times.
+    `streaming` for decoupled models (gRPC streams); `export_path` keeps every request's response
+    timestamps and outputs (`--profile-export-file`, read by benchmarks/stream_timing.py)."""
+    load, label = load_args(concurrency=concurrency, request_rate=request_rate)
     cmd = [str(binary), "-m", model, "-u", url, "-i", "grpc", "--input-data", str(input_data),
-           "--concurrency-range", str(concurrency), "--measurement-mode", "count_windows",
+           *load, "--measurement-mode", "count_windows",
            "--measurement-request-count", str(window.requests), "-r", str(window.trials),
            "-s", str(window.stability_pct), "-f", str(csv_path), "--verbose-csv"]
+    if streaming:
+        cmd.append("--streaming")
+        if request_rate is not None:
+            # perf_analyzer 2.50 fails open-loop streaming with its default 4 sending threads
+            # ("failed to find the requested model version"); one thread still sends on schedule,
+            # asynchronously, whatever is in flight.
+            cmd += ["--max-threads", "1"]
+    if export_path is not None:
+        export_path.unlink(missing_ok=True)
+        cmd += ["--profile-export-file", str(export_path)]
     csv_path.unlink(missing_ok=True)
     try:
         proc = subprocess.run(cmd, env=perf_env(), capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
-        raise BenchmarkError(f"perf_analyzer on {model} at concurrency {concurrency} ran past "
-                             f"{timeout_s:.0f} s: lower the concurrency or --max-new-tokens") from exc
+        raise BenchmarkError(f"perf_analyzer on {model} at {label} ran past "
+                             f"{timeout_s:.0f} s: lower the load or --max-new-tokens") from exc
     if proc.returncode != 0 or not csv_path.is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-6:])
-        raise BenchmarkError(f"perf_analyzer on {model} at concurrency {concurrency} failed "
+        raise BenchmarkError(f"perf_analyzer on {model} at {label} failed "
                              f"(exit {proc.returncode}):\n{tail}")
     result = parse_csv(csv_path)
     result["requests"] = request_count(proc.stdout)

@@ -102,7 +102,7 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
         override = "" if policy.veto_override is None else f" (veto override p >= {policy.veto_override})"
         report.selection = dict(
             meta.get("crisis_selection", {}),
-            summary=f"top layer fine-tuned {meta.get('crisis_epochs')} epochs, rule {policy.rule}"
+            summary=f"top {meta.get('tuned_layers')} encoder layers fine-tuned {meta.get('crisis_epochs')} epochs, rule {policy.rule}"
                     f"{override}, tau {policy.threshold:.4f}",
         )
     kinds = np.array([m.kind for m in test])
