@@ -7,7 +7,7 @@ PIXEL := $(VENV)/bin/pixel
 SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup prepare deploy-tools bench-tools demo test test-fast render bench bench-engine bench-lm clean
+.PHONY: help setup prepare deploy-tools bench-tools demo test test-fast test-retrain render bench bench-engine bench-lm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -43,6 +43,9 @@ demo: prepare  ## start tritonserver, send three raw texts, print results, stop
 
 test: prepare deploy-tools bench-tools  ## the whole suite against a real tritonserver, PostgreSQL and Redis
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-retrain: prepare  ## retrain the scorer and compare it byte for byte with the committed weights
+	$(PY) -m pytest tests/unit/scoring -m retrain --timeout 2400 $(PYTEST_ARGS)
 
 test-fast: prepare  ## unit tests only
 	$(PY) -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)

@@ -59,6 +59,9 @@ args=(
     "--metrics-interval-ms=2000"
     "--grpc-restricted-protocol=${restricted}"
     "--http-restricted-api=${restricted}"
+    # Every in-flight engine request holds one Python-backend BLS thread while it streams
+    # (default 32: beyond that the engine's replies find no thread; docs/engine.md).
+    "--backend-config=python,thread-pool-size=${PIXEL_PYTHON_THREAD_POOL_SIZE:-512}"
     "--log-format=ISO8601"
     "--log-verbose=${log_verbose}"
 )

@@ -29,6 +29,10 @@ from pipeline_lib.errors import ServerError, SetupError
 
 log = logging.getLogger(__name__)
 
+# Python backend threads serving BLS calls: above the orchestrators' max_in_flight summed over
+# `pixel` and `pixel_stream` (2 x 128 in the performance profile), with room for the other calls.
+PYTHON_THREAD_POOL_SIZE = 512
+
 
 def pytriton_paths() -> tuple[Path, Path]:
     """(the wheel's tritonserver folder, its bundled libraries folder)."""
@@ -99,6 +103,7 @@ class TritonServer:
     log_verbose: int = 0
     startup_timeout_s: float = 300
     exit_timeout_s: int = 30
+    python_thread_pool_size: int = PYTHON_THREAD_POOL_SIZE
     extra_args: Sequence[str] = ()
     process: subprocess.Popen | None = field(default=None, init=False)
 
@@ -123,6 +128,10 @@ class TritonServer:
             f"--grpc-address={self.host}", f"--grpc-port={self.grpc_port}",
             f"--metrics-address={self.host}", f"--metrics-port={self.metrics_port}",
             "--allow-metrics=true", "--allow-gpu-metrics=false",
+            # Every in-flight engine request holds one of the Python backend's BLS threads while
+            # it streams (default 32): with more in flight, the engine's own replies found no
+            # thread and everything stopped. See docs/engine.md.
+            f"--backend-config=python,thread-pool-size={self.python_thread_pool_size}",
             f"--log-verbose={self.log_verbose}",
             f"--exit-timeout-secs={self.exit_timeout_s}",
             *self.extra_args,

@@ -58,6 +58,7 @@ def test_the_digest_ignores_comments_and_docstrings(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.retrain
 def test_training_reproduces_the_committed_weights_byte_for_byte(weights, tmp_path):
     from pipeline_lib.scoring.train.training import train
 
