@@ -8,6 +8,7 @@ report, stop the server.
 from __future__ import annotations
 
 import asyncio
+import sys
 import dataclasses
 import logging
 import time
@@ -46,7 +47,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    console = Console()
+    # Piped output (CI logs, `make demo | tee`) gets 80 columns by default: too narrow for the table.
+    console = Console() if sys.stdout.isatty() else Console(width=150)
     # Per-record replay and migration lines are for operators; the demo shows results instead.
     for name in ("alembic", "pipeline_lib.store"):
         logging.getLogger(name).setLevel(logging.WARNING)
