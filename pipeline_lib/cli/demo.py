@@ -8,9 +8,9 @@ report, stop the server.
 from __future__ import annotations
 
 import asyncio
-import sys
 import dataclasses
 import logging
+import sys
 import time
 import uuid
 
