@@ -10,11 +10,12 @@ import json
 import triton_python_backend_utils as pb_utils
 
 from pipeline_lib.serving.orchestrator import Orchestrator
-from pipeline_lib.serving.triton_glue import model_settings
+from pipeline_lib.serving.triton_glue import guard_object_dtype, model_settings
 
 
 class TritonPythonModel:
     def initialize(self, args):
+        guard_object_dtype()  # upstream bug, see triton_glue
         config = json.loads(args["model_config"])
         streaming = config.get("model_transaction_policy", {}).get("decoupled", False)
         self.orchestrator = Orchestrator(pb_utils, config, model_settings(config),

@@ -5,13 +5,14 @@ import json
 import triton_python_backend_utils as pb_utils
 
 from pipeline_lib.serving.lm_runner import make_runner
-from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, model_settings, output_dtypes
+from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, guard_object_dtype, model_settings, output_dtypes
 
 INPUTS = ("input_ids", "attention_mask")
 
 
 class TritonPythonModel:
     def initialize(self, args):
+        guard_object_dtype()  # upstream bug, see triton_glue
         config = json.loads(args["model_config"])
         self.dtypes = output_dtypes(pb_utils, config)
         self.runner = make_runner(model_settings(config), artifacts_dir(args))

@@ -9,11 +9,12 @@ import json
 import triton_python_backend_utils as pb_utils
 
 from pipeline_lib.serving.scoring_step import ScoringStep, mode_of
-from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, model_settings, output_dtypes
+from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, guard_object_dtype, model_settings, output_dtypes
 
 
 class TritonPythonModel:
     def initialize(self, args):
+        guard_object_dtype()  # upstream bug, see triton_glue
         config = json.loads(args["model_config"])
         self.dtypes = output_dtypes(pb_utils, config)
         self.optional = [i["name"] for i in config["input"]]

@@ -7,13 +7,14 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from pipeline_lib.serving.prompt import PromptEncoder, PromptSettings
-from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, model_settings, output_dtypes
+from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, guard_object_dtype, model_settings, output_dtypes
 
 INPUTS = ("text", "session_id", "context_type")
 
 
 class TritonPythonModel:
     def initialize(self, args):
+        guard_object_dtype()  # upstream bug, see triton_glue
         config = json.loads(args["model_config"])
         self.dtypes = output_dtypes(pb_utils, config)
         settings = PromptSettings.from_dict(model_settings(config))
