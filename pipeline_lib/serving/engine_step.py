@@ -42,7 +42,6 @@ class Live:
     admitted: bool = False
     first_token: float | None = None
     last_token: float | None = None
-    tokens: list[int] = field(default_factory=list)
 
 
 class CapacityEstimate:
@@ -206,7 +205,6 @@ class GenerateStep:
         tokens, delta = [], ""
         if event.token_id is not None:
             tokens = [event.token_id]
-            live.tokens.append(event.token_id)
             delta = live.detok.push(event.token_id)
             if live.first_token is None:
                 live.first_token = now
@@ -224,7 +222,7 @@ class GenerateStep:
             self.pb.Tensor("response_text", np.array(
                 [live.detok.text.encode("utf-8") if reason else b""], dtype=np.object_)),
             self.pb.Tensor("usage", np.array([live.prompt_tokens, live.prefix_len,
-                                              len(live.tokens)], dtype=np.int64)),
+                                              len(live.detok.ids)], dtype=np.int64)),
         ]
         if not reason:
             live.sender.send(self.pb.InferenceResponse(output_tensors=outputs))

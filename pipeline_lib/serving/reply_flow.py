@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline_lib.contract import CRISIS_REPLY_MODES
-from pipeline_lib.errors import InvalidInputError, PixelError
+from pipeline_lib.engine.types import check_options
+from pipeline_lib.errors import PixelError
 from pipeline_lib.scoring.response_cues import encourages_self_harm
 from pipeline_lib.serving.text_release import DeltaReleaser
 
@@ -211,10 +212,7 @@ class ReplyFlow:
 
 
 def check_generation_inputs(generation: dict[str, np.ndarray]) -> None:
-    """Refuse optional generation settings out of range before any work starts."""
-    if "max_new_tokens" in generation and int(generation["max_new_tokens"].reshape(-1)[0]) < 1:
-        raise InvalidInputError("max_new_tokens", "must be at least 1")
-    if "temperature" in generation and float(generation["temperature"].reshape(-1)[0]) < 0:
-        raise InvalidInputError("temperature", "must be >= 0 (0 = greedy)")
-    if "top_p" in generation and not 0 < float(generation["top_p"].reshape(-1)[0]) <= 1:
-        raise InvalidInputError("top_p", "must be in (0, 1]")
+    """Refuse optional generation settings out of range before any work starts (the engine's
+    own rules, so the two cannot disagree)."""
+    check_options(**{name: value.reshape(-1)[0].item() for name, value in generation.items()
+                     if name in ("max_new_tokens", "temperature", "top_p", "seed")})
