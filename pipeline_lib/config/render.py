@@ -163,7 +163,8 @@ def variant_lms(cfg: DictConfig) -> list[tuple[str, str, DictConfig]]:
 
 # Engine settings a request may override; the orchestrators pass their configured defaults.
 _PER_REQUEST = ("max_new_tokens", "temperature", "top_p", "seed")
-_ENGINE_SETTINGS = ("n_slots", "max_seq_len", "prefill_chunk", "prefix_cache_entries",
+_ENGINE_SETTINGS = ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
+                    "prefix_cache_entries",
                     "max_queue_wait_s", "device", "dtype", *_PER_REQUEST)
 
 
