@@ -1,4 +1,4 @@
-"""Raw text + context type (+ earlier turns) -> chat-templated, left-padded token ids of a fixed length.
+"""Raw text + context type (+ earlier turns) -> chat-templated, left-padded ids of a fixed length.
 
 Fixed length (max_input_tokens) so Triton can batch requests of any length; the LM strips columns
 that are padding in every row. The persona's system prompt always comes first; a caller's
