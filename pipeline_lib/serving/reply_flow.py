@@ -2,7 +2,8 @@
 
 Order: tokenize the requested persona (validates every field), assess the user's message with
 the earlier user turns of its conversation (`scoring`, nothing generated yet), switch to the
-crisis persona when flagged and put the crisis pointer first, generate on the engine (`pixel_lm`, streamed), check the reply, score it once.
+crisis persona when flagged and put the crisis pointer first, generate on the engine
+(`pixel_lm`, streamed), check the reply, score it once.
 `emit(event, outputs)` receives "assessment" and "delta" events as they happen; `run` returns the
 final outputs. Both orchestrators (`pixel` unary, `pixel_stream` streaming) run this.
 
