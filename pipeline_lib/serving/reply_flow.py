@@ -212,11 +212,13 @@ class ReplyFlow:
             n = len(self.pb.get_output_tensor_by_name(response, "token_ids").as_numpy())
             reason = self.pb.get_output_tensor_by_name(response, "finish_reason").as_numpy()
             on_delta(releaser.push(delta.reshape(-1)[0].decode("utf-8"), n))
-            finish = reason.reshape(-1)[0].decode() or finish
-            # The engine's order: prompt tokens, of which the prefix, generated tokens.
-            prompt_n, prefix_n, generated_n = (int(x) for x in self.pb.get_output_tensor_by_name(
-                response, "usage").as_numpy().reshape(-1)[:3])
-            usage = (prompt_n, generated_n, prefix_n)
+            ended = reason.reshape(-1)[0].decode()
+            finish = ended or finish
+            if ended:  # read once, on the final response: every tensor read is stub work
+                # The engine's order: prompt tokens, of which the prefix, generated tokens.
+                counts = self.pb.get_output_tensor_by_name(response, "usage").as_numpy()
+                prompt_n, prefix_n, generated_n = (int(x) for x in counts.reshape(-1)[:3])
+                usage = (prompt_n, generated_n, prefix_n)
         if finish == "error":
             raise FlowError(f"{self.s.lm_model}: generation failed")
         on_delta(releaser.finish(finish))
