@@ -133,7 +133,7 @@ def _ensemble(cfg, *, name: str, lm_name: str) -> dict:
         "output": _io(T.ENSEMBLE_OUTPUTS),
         "ensemble_scheduling": {
             "step": [
-                step(cfg.models.tokenizer, T.TOKENIZER_INPUTS, T.TOKENIZER_OUTPUTS[:3]),
+                step(cfg.models.tokenizer, T.ENSEMBLE_INPUTS, T.TOKENIZER_OUTPUTS[:3]),
                 step(lm_name, T.LM_INPUTS, lm_outputs),
                 step(cfg.models.scoring, T.ENSEMBLE_SCORING_INPUTS, T.ENSEMBLE_OUTPUTS),
             ]
@@ -217,6 +217,8 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
         "max_input_tokens": tok.max_input_tokens,
         "max_text_chars": tok.max_text_chars,
         "max_session_id_chars": tok.max_session_id_chars,
+        "max_conversation_turns": tok.max_conversation_turns,
+        "max_conversation_chars": tok.max_conversation_chars,
         "default_context_type": tok.default_context_type,
         "context_types": OmegaConf.to_container(tok.context_types, resolve=True),
     }
