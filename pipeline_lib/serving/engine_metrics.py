@@ -101,7 +101,13 @@ class EngineMetrics:
                     self.counts[name] = float(stats.get(key, 0))
 
     def stop(self) -> None:
+        """Stop publishing and drop every Metric and MetricFamily now, from `finalize`: one
+        still alive when the interpreter tears down asks the already-gone stub to delete it
+        (Triton 2.51: a segfault at every unload, in Metric::SaveToSharedMemory)."""
         self.stopping.set()
+        self.thread.join(timeout=2 * FLUSH_INTERVAL_S + 5)
+        self.metrics.clear()
+        self.families.clear()
 
     # -- the flusher thread: the only caller of pb_utils metrics ----------------------------------
     def snapshot(self) -> dict[tuple, tuple[str, float]]:

@@ -225,6 +225,7 @@ class GenerateStep:
             self.pb.Tensor("usage", np.array([live.prompt_tokens, live.prefix_len,
                                               len(live.detok.ids)], dtype=np.int64)),
         ]
+        # `outputs` stays referenced across send(): see Orchestrator._send for why.
         if not reason:
             live.sender.send(self.pb.InferenceResponse(output_tensors=outputs))
             return

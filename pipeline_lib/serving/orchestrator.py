@@ -90,11 +90,10 @@ class Orchestrator:
                 finally:
                     with self.lock:
                         self.live.pop(key, None)
-            response = self.pb.InferenceResponse(output_tensors=self._tensors(
+            self._send(sender, self._tensors(
                 {**_stack(finals), **({"stream_event": ["final"] * len(finals),
                                        "text_delta": [""] * len(finals)}
-                                      if self.streaming else {})}))
-            sender.send(response, flags=final_flag)
+                                      if self.streaming else {})}), flags=final_flag)
         except (FlowError, InvalidInputError) as exc:
             code = getattr(self.pb.TritonError, getattr(exc, "code", "INVALID_ARG"))
             sender.send(self.pb.InferenceResponse(error=self.pb.TritonError(str(exc), code)),
@@ -144,8 +143,17 @@ class Orchestrator:
     def _emitter(self, sender):
         def emit(event: str, outputs: dict) -> None:
             outputs = {**outputs, "stream_event": event}
-            sender.send(self.pb.InferenceResponse(output_tensors=self._tensors(_stack([outputs]))))
+            self._send(sender, self._tensors(_stack([outputs])))
         return emit
+
+    def _send(self, sender, tensors: list, flags: int = 0) -> None:
+        # `tensors` stays referenced until send() returns. Triton 2.51's stub drops the outputs
+        # the caller did not request inside send(), with the GIL released; if that dropped the
+        # last reference, their numpy arrays would be freed without the GIL and corrupt the
+        # heap ("malloc(): unaligned fastbin chunk detected"; python_backend PR 390, fixed in
+        # 24.12). Holding them here leaves the last release to this thread, GIL held.
+        response = self.pb.InferenceResponse(output_tensors=tensors)
+        sender.send(response, flags=flags)
 
     def _tensors(self, columns: dict) -> list:
         tensors = []

@@ -25,6 +25,7 @@ from pipeline_lib.engine.types import check_options
 from pipeline_lib.errors import PixelError
 from pipeline_lib.scoring.response_cues import encourages_self_harm
 from pipeline_lib.serving.text_release import DeltaReleaser
+from pipeline_lib.serving.triton_glue import release_later
 
 CRISIS_CONTEXT = "crisis_support"
 SCORE_OUTPUTS = ("eq_scores", "overall_eq", "safety_score", "bias_score", "persona_mode",
@@ -115,8 +116,10 @@ class ReplyFlow:
             inputs=[self._tensor("input_ids", np.zeros(1, np.int64)),
                     self._tensor("cancel", np.array([True]))],
             requested_output_names=["finish_reason"])
-        for _ in request.exec(decoupled=True):
+        responses = request.exec(decoupled=True)
+        for _ in responses:
             pass
+        release_later(responses)
 
     # -- the flow --------------------------------------------------------------------------------
     def tokenize(self, row: Row, context_type: np.ndarray) -> tuple[np.ndarray, int]:
@@ -203,8 +206,22 @@ class ReplyFlow:
             model_name=self.s.lm_model, request_id=row.request_id,
             inputs=[self._tensor(k, v) for k, v in inputs.items()],
             requested_output_names=["token_ids", "text_delta", "finish_reason", "usage"])
-        finish, usage = "", (len(prompt), 0, prefix)
-        for response in request.exec(decoupled=True):
+        responses = request.exec(decoupled=True)
+        try:
+            finish, usage = self._read_stream(responses, releaser, on_delta,
+                                              usage=(len(prompt), 0, prefix))
+        finally:
+            release_later(responses)
+        if finish == "error":
+            raise FlowError(f"{self.s.lm_model}: generation failed")
+        on_delta(releaser.finish(finish))
+        return releaser.final_text, finish or "stop", usage
+
+    def _read_stream(self, responses, releaser: DeltaReleaser, on_delta: Callable[[str], None],
+                     *, usage: tuple[int, int, int]) -> tuple[str, tuple[int, int, int]]:
+        """The engine's responses -> released text; -> (finish reason, usage)."""
+        finish = ""
+        for response in responses:
             self._check(response, self.s.lm_model)
             names = {t.name() for t in response.output_tensors()}
             if "text_delta" not in names:
@@ -220,10 +237,7 @@ class ReplyFlow:
                 counts = self.pb.get_output_tensor_by_name(response, "usage").as_numpy()
                 prompt_n, prefix_n, generated_n = (int(x) for x in counts.reshape(-1)[:3])
                 usage = (prompt_n, generated_n, prefix_n)
-        if finish == "error":
-            raise FlowError(f"{self.s.lm_model}: generation failed")
-        on_delta(releaser.finish(finish))
-        return releaser.final_text, finish or "stop", usage
+        return finish, usage
 
 
 def check_generation_inputs(generation: dict[str, np.ndarray]) -> None:

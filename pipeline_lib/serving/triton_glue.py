@@ -6,6 +6,7 @@ with exactly one response per request.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import sys
@@ -145,3 +146,27 @@ def _top_up_object_dtype() -> None:
                         "topping up")
             with _GUARD_LOCK:
                 _OBJECT_DTYPE_REFS.append([dtype] * _GUARD_FLOOR)
+
+
+# -- decoupled BLS iterators must die in Python ------------------------------------------------
+# A decoupled BLS call's iterator keeps every response it yielded, and the stub also holds it in
+# a map that its cleanup thread erases, without the GIL, a little after the final response. On
+# Triton 2.51 whichever holder lets go last destroys the responses' numpy arrays; from that
+# thread, without the GIL, this corrupts the stub's heap (seen: segfaults in pymalloc in the
+# stub's BLS-response thread after a few hundred streamed calls; python_backend fixed tensor
+# destruction under the GIL in 24.12). So Python keeps each finished iterator for a while, so
+# that its last reference is dropped here, GIL held, after the stub's map has let go.
+_ITERATOR_GRACE_S = 30.0
+_finished_iterators: collections.deque = collections.deque()
+_iterators_lock = threading.Lock()
+
+
+def release_later(iterator) -> None:
+    """Hold a finished decoupled BLS iterator for _ITERATOR_GRACE_S, then drop it (GIL held)."""
+    now = time.monotonic()
+    expired = []
+    with _iterators_lock:
+        _finished_iterators.append((now, iterator))
+        while _finished_iterators and now - _finished_iterators[0][0] > _ITERATOR_GRACE_S:
+            expired.append(_finished_iterators.popleft())
+    del expired  # outside the lock: freeing their responses takes a moment
