@@ -122,8 +122,10 @@ def parse_request(body: bytes) -> ChatCompletionRequest:
     try:
         request = ChatCompletionRequest.model_validate(data)
     except ValidationError as exc:
-        # The first error only, and pydantic's rule without the offending value (user text).
-        first = exc.errors(include_input=False, include_url=False)[0]
+        # One error, the deepest (in a union, the branch that got furthest), and pydantic's rule
+        # without the offending value (user text).
+        first = max(exc.errors(include_input=False, include_url=False),
+                    key=lambda error: len(error["loc"]))
         raise invalid(_param(first["loc"]), first["msg"]) from None
     for name, value in (request.model_extra or {}).items():
         if name not in UNSUPPORTED:
