@@ -7,7 +7,7 @@ PIXEL := $(VENV)/bin/pixel
 SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup prepare deploy-tools bench-tools demo test test-fast test-retrain render bench bench-engine bench-lm clean
+.PHONY: help setup prepare deploy-tools bench-tools browser-tools demo test test-fast test-retrain render bench bench-engine bench-lm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -35,13 +35,16 @@ deploy-tools: setup  ## validators for the deployment files (promtool from apt, 
 bench-tools: setup  ## perf_analyzer with its libraries (libb64 from apt, libcudart from pip)
 	bash benchmarks/install_perf_analyzer.sh
 
+browser-tools:  ## Debian chromium for the console's browser test (apt, once)
+	bash tests/e2e/install-browser.sh
+
 render: setup  ## re-render every config.pbtxt from configs/
 	$(PIXEL) render
 
 demo: prepare  ## start tritonserver, send three raw texts, print results, stop
 	$(PIXEL) demo
 
-test: prepare deploy-tools bench-tools  ## the whole suite against a real tritonserver, PostgreSQL and Redis
+test: prepare deploy-tools bench-tools browser-tools  ## the whole suite against a real tritonserver, PostgreSQL and Redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-retrain: prepare  ## retrain the scorer and compare it byte for byte with the committed weights
