@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIXEL := $(VENV)/bin/pixel
 SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
+PIXEL_DEMO_ARGS ?=
 
 .PHONY: help setup prepare deploy-tools bench-tools browser-tools demo test test-fast test-retrain render bench bench-engine bench-lm clean
 
@@ -41,8 +42,8 @@ browser-tools:  ## Debian chromium for the console's browser test (apt, once)
 render: setup  ## re-render every config.pbtxt from configs/
 	$(PIXEL) render
 
-demo: prepare  ## start tritonserver, send three raw texts, print results, stop
-	$(PIXEL) demo
+demo: prepare  ## start tritonserver, send three raw texts, print results, stop (PIXEL_DEMO_ARGS=--console: then serve the browser console)
+	$(PIXEL) demo $(PIXEL_DEMO_ARGS)
 
 test: prepare deploy-tools bench-tools browser-tools  ## the whole suite against a real tritonserver, PostgreSQL and Redis
 	$(PY) -m pytest $(PYTEST_ARGS)
