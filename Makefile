@@ -8,7 +8,7 @@ SETUP_STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 PIXEL_DEMO_ARGS ?=
 
-.PHONY: help setup prepare deploy-tools bench-tools browser-tools demo test test-fast test-retrain render bench bench-engine bench-lm clean
+.PHONY: help setup prepare deploy-tools bench-tools browser-tools demo test test-fast test-retrain render bench bench-engine bench-gateway bench-lm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -63,6 +63,9 @@ bench-engine: prepare bench-tools  ## engine (streaming) vs run-to-completion on
 
 clean:  ## remove generated state (keeps .venv)
 	rm -rf .pixel
+
+bench-gateway: prepare  ## gateway overhead over direct gRPC, side by side -> benchmarks/results/gateway/ (GATEWAY_BENCH_ARGS=--quick)
+	$(PY) -m benchmarks.gateway_bench $(GATEWAY_BENCH_ARGS)
 
 bench-lm: prepare  ## LM tokens/s and time to first token, ours vs HF generate -> benchmarks/results/lm/
 	$(PY) benchmarks/lm_speed.py
