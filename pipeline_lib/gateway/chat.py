@@ -97,7 +97,6 @@ class ChatCompletions:
             "session_id": header if session is not None else "user",
         }
         session = session or chat.user or f"gw-{uuid.uuid4().hex}"
-        request.state.context_type = context
         return chat, turns, session, param_names
 
     async def _body(self, request: Request) -> bytes:
@@ -180,18 +179,21 @@ class _Call:
         how = "error"
         metrics.in_flight.inc()
         try:
-            yield writer.chunk({"role": "assistant", "content": event.text},
-                               pixel=replies.assessment(event, crisis_pointer=self.pointer))
-            async for event in stream:
-                if not isinstance(event, PixelResult):
+            async for event in _after(event, stream):
+                if isinstance(event, PixelResult):
+                    delta = {} if writer.started else {"role": "assistant"}
+                    yield writer.chunk(delta, finish=replies.finish_reason(event),
+                                       pixel=replies.scores(event, crisis_pointer=self.pointer))
+                    if self.chat.include_usage:
+                        yield writer.chunk({}, usage=replies.usage(event), choices=False)
+                    yield writer.done()
+                    how = "done"
+                elif not writer.started:  # the first event: the safety-first assessment
+                    yield writer.chunk({"role": "assistant", "content": event.text},
+                                       pixel=replies.assessment(event,
+                                                                crisis_pointer=self.pointer))
+                else:
                     yield writer.chunk({"content": event.text})
-                    continue
-                yield writer.chunk({}, finish=replies.finish_reason(event),
-                                   pixel=replies.scores(event, crisis_pointer=self.pointer))
-                if self.chat.include_usage:
-                    yield writer.chunk({}, usage=replies.usage(event), choices=False)
-                yield writer.done()
-                how = "done"
         except ClientError as error:
             # Headers are gone: the error goes as an SSE event, which the SDK raises as APIError.
             yield replies.sse(from_client_error(error, param_names=self.param_names).body())
@@ -203,3 +205,10 @@ class _Call:
             metrics.stream_endings.labels(how).inc()
             metrics.latency.labels("true").observe(time.perf_counter() - self.started)
             await stream.aclose()
+
+
+async def _after(first, rest):
+    """`first`, then every event of `rest`."""
+    yield first
+    async for event in rest:
+        yield event

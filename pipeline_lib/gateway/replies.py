@@ -90,6 +90,8 @@ class ChunkWriter:
         self.id = f"chatcmpl-{request_id}"
         self.model = model
         self.created = int(time.time())
+        self.started = False  # True once a chunk was written
+
 
     def chunk(self, delta: dict[str, Any], *, finish: str | None = None,
               pixel: dict[str, Any] | None = None, usage: Any = None,
@@ -104,6 +106,7 @@ class ChunkWriter:
             body["usage"] = usage
         if pixel is not None:
             body["pixel"] = pixel
+        self.started = True
         return sse(body)
 
     @staticmethod
