@@ -112,7 +112,8 @@ def start_gateway(grpc_url: str, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-c", code, "gateway", "--port", str(port), "--triton-url", grpc_url,
          "--no-record", "client.cache.backend=none", "gateway.rate_limit.burst=100000",
-         "gateway.rate_limit.requests_per_minute=1000000", f"gateway.keys.file={tempfile.mktemp()}"],
+         "gateway.rate_limit.requests_per_minute=1000000",
+         f"gateway.keys.file={tempfile.mktemp()}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for _ in range(600):
         try:
