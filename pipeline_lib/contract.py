@@ -16,6 +16,9 @@ EQ_DIMENSIONS = ("self_awareness", "self_regulation", "motivation", "empathy", "
 CONTEXT_TYPES = ("general_support", "crisis_support", "therapy_session", "psychoeducation")
 # What a message flagged as crisis gets after the crisis pointer (configs/scoring).
 CRISIS_REPLY_MODES = ("generated", "configured", "configured_then_generated")
+# Who may speak in the earlier turns of a conversation (the `conversation` input): a `system`
+# turn only adds application context after the persona's safety instructions (docs/engine.md).
+CONVERSATION_ROLES = ("user", "assistant", "system")
 # Fields of a recorded outcome beyond the request's own (pipeline_lib.store.records.OutcomeRecord).
 OUTCOME_FIELDS = ("response_text", "eq_scores", "overall_eq", "safety_score", "bias_score",
                   "persona_mode", "crisis_flag", "server_time_ms", "latency_ms", "cache_hit",
@@ -36,7 +39,13 @@ ENSEMBLE_INPUTS = (
     Tensor("context_type", "TYPE_STRING", (1,)),
 )
 
-TOKENIZER_INPUTS = ENSEMBLE_INPUTS
+# The earlier turns of a conversation, oldest first: one UTF-8 JSON array of {"role", "content"}
+# (pipeline_lib.conversation_turns). `text` stays the latest user message; leaving this out is a
+# single-turn call. The engine's orchestrators and the tokenizer take it (not the
+# run-to-completion ensemble); scoring takes it for the assessment (earlier user turns).
+CONVERSATION = Tensor("conversation", "TYPE_STRING", (1,), optional=True)
+
+TOKENIZER_INPUTS = ENSEMBLE_INPUTS + (CONVERSATION,)
 TOKENIZER_OUTPUTS = (
     Tensor("input_ids", "TYPE_INT64", (-1,)),
     Tensor("attention_mask", "TYPE_INT64", (-1,)),
@@ -69,6 +78,7 @@ SCORING_INPUTS = (
     Tensor("reply_text", "TYPE_STRING", (1,), optional=True),
     Tensor("user_risk", "TYPE_FP32", (1,), optional=True),
     Tensor("user_flag", "TYPE_BOOL", (1,), optional=True),
+    CONVERSATION,
 )
 ENSEMBLE_SCORING_INPUTS = SCORING_INPUTS[:5]
 ENSEMBLE_OUTPUTS = (
@@ -110,13 +120,18 @@ ENGINE_OUTPUTS = (
 # ensemble's inputs, and what they return beyond its outputs.
 GENERATION_INPUTS = ENGINE_INPUTS[2:6]
 ORCHESTRATOR_INPUTS = ENSEMBLE_INPUTS + tuple(
-    Tensor(t.name, t.data_type, t.dims, optional=True) for t in GENERATION_INPUTS)
+    Tensor(t.name, t.data_type, t.dims, optional=True) for t in GENERATION_INPUTS) + (CONVERSATION,)
 REPLY_PROVENANCE_OUTPUTS = (
     Tensor("reply_persona", "TYPE_STRING", (1,)),  # context type whose prompt wrote the reply
     Tensor("crisis_reply_mode", "TYPE_STRING", (1,)),  # none/generated/configured/configured_then_generated
     Tensor("finish_reason", "TYPE_STRING", (1,)),
 )
-ORCHESTRATOR_OUTPUTS = ENSEMBLE_OUTPUTS + REPLY_PROVENANCE_OUTPUTS
+# Token counts of a reply (the engine's usage, reordered): USAGE_FIELDS. prefix_tokens are the
+# leading prompt tokens of the persona's shared prefix (system prompt + template), which the
+# engine serves from its prefix cache once it holds them; 0 when nothing was generated.
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "prefix_tokens")
+USAGE = Tensor("usage", "TYPE_INT64", (3,))
+ORCHESTRATOR_OUTPUTS = ENSEMBLE_OUTPUTS + REPLY_PROVENANCE_OUTPUTS + (USAGE,)
 # Every streamed response carries `stream_event`: "assessment" (crisis_flag, persona_mode,
 # reply_persona and, when flagged, the crisis pointer as text_delta), "delta" (text_delta) or
 # "final" (every ORCHESTRATOR_OUTPUTS tensor).

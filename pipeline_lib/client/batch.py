@@ -34,6 +34,7 @@ class InferRequest:
     temperature: float | None = None
     top_p: float | None = None
     seed: int | None = None
+    conversation: tuple[Mapping[str, str], ...] | None = None  # earlier turns, oldest first
 
     @classmethod
     def coerce(cls, item: InferRequest | tuple | Mapping) -> InferRequest:

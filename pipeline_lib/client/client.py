@@ -11,8 +11,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
@@ -20,7 +22,7 @@ from pipeline_lib.client.cache import CacheUnavailable, ResultCache, build_cache
 from pipeline_lib.client.errors import ClientError, classify
 from pipeline_lib.client.metrics import ClientMetrics, context_label
 from pipeline_lib.client.recording import OutcomeRecorder, record_outcome
-from pipeline_lib.client.request import GenerationOptions, check_request
+from pipeline_lib.client.request import GenerationOptions, check_request, conversation_tensors
 from pipeline_lib.client.result import ModelOutputs, PixelResult, encode_inputs
 from pipeline_lib.client.retry import call_with_retries
 from pipeline_lib.client.settings import ClientSettings
@@ -117,15 +119,20 @@ class PixelClient:
         temperature: float | None = None,
         top_p: float | None = None,
         seed: int | None = None,
+        conversation: Sequence[Mapping[str, str]] | None = None,
     ) -> PixelResult:
         """Ask Pixel once. Raises a ClientError subclass (see errors.py) when it cannot answer.
 
         `timeout` is the deadline in seconds for the whole call, retries included (default
         client.timeout_s); `use_cache=False` bypasses the cache for this call. The generation
         options (engine models only; None = the server's default) also bypass the cache.
+        `conversation`: the earlier turns, oldest first, as {"role": "user"|"assistant"|"system",
+        "content": str} (engine models only; `text` is the latest user message); it bypasses
+        the cache too.
         """
         check_request(text, session_id, context_type)
         generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
+        earlier = conversation_tensors(conversation)
         started = time.perf_counter()
         variant = self.router.assign(session_id)
         request_id = uuid.uuid4().hex
@@ -133,8 +140,8 @@ class PixelClient:
         try:
             outputs, cache_hit, attempts = await self._outputs(
                 variant, text, session_id, context_type, request_id,
-                timeout or self.settings.timeout_s, use_cache and not generation.is_set,
-                generation,
+                timeout or self.settings.timeout_s,
+                use_cache and not generation.is_set and not earlier, generation, earlier,
             )
         except ClientError as error:
             latency_ms = (time.perf_counter() - started) * 1000.0
@@ -164,6 +171,7 @@ class PixelClient:
     async def _outputs(
         self, variant: Variant, text: str, session_id: str, context_type: str,
         request_id: str, deadline_s: float, use_cache: bool, generation: GenerationOptions,
+        earlier: Mapping[str, np.ndarray],
     ) -> tuple[ModelOutputs, bool, int]:
         key = None
         if self.cache is None or not use_cache:
@@ -182,7 +190,7 @@ class PixelClient:
                 return cached, True, 0
 
         inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type,
-                               generation=generation.tensors())
+                               generation=generation.tensors(), conversation=earlier)
 
         async def attempt(remaining_s: float) -> ModelOutputs:
             self.metrics.attempts.labels(variant.name).inc()
@@ -227,14 +235,17 @@ class PixelClient:
         top_p: float | None = None,
         seed: int | None = None,
         timeout: float | None = None,
+        conversation: Sequence[Mapping[str, str]] | None = None,
     ) -> PixelStream:
         """The reply as it is generated: StreamDelta events (the first is the crisis assessment),
         then the PixelResult. Retried only before the first event; closing it early cancels the
-        server's work; recorded once. `timeout` covers the whole stream. See streaming.py."""
+        server's work; recorded once. `timeout` covers the whole stream; `conversation` as in
+        infer(). See streaming.py."""
         check_request(text, session_id, context_type)
         generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
         inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type,
-                               generation=generation.tensors())
+                               generation=generation.tensors(),
+                               conversation=conversation_tensors(conversation))
         return PixelStream(self, text=text, session_id=session_id, context_type=context_type,
                            inputs=inputs, timeout_s=timeout or self.settings.timeout_s)
 
@@ -256,7 +267,7 @@ class PixelClient:
             request.text, request.session_id, request.context_type,
             timeout=request.timeout, use_cache=request.use_cache,
             max_new_tokens=request.max_new_tokens, temperature=request.temperature,
-            top_p=request.top_p, seed=request.seed,
+            top_p=request.top_p, seed=request.seed, conversation=request.conversation,
         )
 
     async def health(self) -> HealthReport:

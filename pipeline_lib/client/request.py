@@ -1,7 +1,9 @@
-"""What a caller may send: type checks of the fields, and the optional generation options.
+"""What a caller may send: type checks of the fields, the earlier turns of a conversation, and
+the optional generation options.
 
-The client checks types only; the server owns the content rules (an empty text, an unknown
-context type, a temperature out of range) and names the field it refuses.
+The client checks types and the conversation's shape only; the server owns the content rules
+(an empty text, an unknown context type, a temperature out of range, the conversation's size
+limits) and names the field it refuses.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from pipeline_lib.client.errors import InvalidRequestError
+from pipeline_lib.conversation_turns import Turn, check_turns, encode_conversation
+from pipeline_lib.errors import InvalidInputError
 
 _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
@@ -24,6 +28,19 @@ def check_request(text: object, session_id: object, context_type: object) -> Non
             raise InvalidRequestError(field, f"must be a str, not {type(value).__name__}")
     if not session_id:
         raise InvalidRequestError("session_id", "must not be empty (it picks the A/B variant)")
+
+
+def conversation_tensors(conversation: object) -> dict[str, np.ndarray]:
+    """The earlier turns ({"role", "content"} mappings, oldest first; None = a single-turn call)
+    as the server's optional `conversation` input, shape [1, 1]; a bad one is refused here with
+    the server's message."""
+    if conversation is None:
+        return {}
+    try:
+        turns: tuple[Turn, ...] = check_turns(conversation)
+    except InvalidInputError as exc:
+        raise InvalidRequestError(exc.field, exc.rule) from None
+    return {"conversation": np.array([[encode_conversation(turns)]], dtype=np.object_)}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -15,6 +15,8 @@ from pipeline_lib.contract import (  # noqa: F401 - re-exported for the client's
     ENSEMBLE_OUTPUTS,
     EQ_DIMENSIONS,
     REPLY_PROVENANCE_OUTPUTS,
+    USAGE,
+    USAGE_FIELDS,
 )
 
 # The client knows the server only through these names (pipeline_lib.contract).
@@ -24,6 +26,19 @@ OUTPUT_NAMES = tuple(t.name for t in ENSEMBLE_OUTPUTS)
 # the reply, what a flagged message got, why generation stopped. The run-to-completion ensemble
 # has none of them, so they decode to None there.
 PROVENANCE_NAMES = tuple(t.name for t in REPLY_PROVENANCE_OUTPUTS)
+# Every optional output the client reads (token counts: engine models only, else None).
+OPTIONAL_NAMES = PROVENANCE_NAMES + (USAGE.name,)
+
+
+class Usage(NamedTuple):
+    """Token counts of one reply (contract.USAGE_FIELDS)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    prefix_tokens: int  # leading prompt tokens of the persona's shared, prefix-cached part
+
+
+assert Usage._fields == USAGE_FIELDS  # noqa: S101 - the contract's order, checked at import
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class ModelOutputs:
     reply_persona: str | None = None
     crisis_reply_mode: str | None = None
     finish_reason: str | None = None
+    usage: Usage | None = None
 
     @classmethod
     def from_tensors(cls, tensors: Mapping[str, np.ndarray]) -> ModelOutputs:
@@ -65,6 +81,8 @@ class ModelOutputs:
             crisis_flag=bool(first("crisis_flag")),
             server_time_ms=float(first("inference_time_ms")),
             **{name: optional(name) for name in PROVENANCE_NAMES},
+            usage=(None if tensors.get(USAGE.name) is None else
+                   Usage(*(int(x) for x in np.asarray(tensors[USAGE.name]).reshape(-1)[:3]))),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +93,8 @@ class ModelOutputs:
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
         values["eq_scores"] = tuple(float(x) for x in values["eq_scores"])
+        if values.get("usage") is not None:
+            values["usage"] = Usage(*values["usage"])
         return cls(**values)
 
 
@@ -101,6 +121,7 @@ class PixelResult:
     reply_persona: str | None = None  # context type whose prompt wrote the reply (engine only)
     crisis_reply_mode: str | None = None  # none/generated/configured/configured_then_generated
     finish_reason: str | None = None  # stop / length (engine only)
+    usage: Usage | None = None  # prompt/completion/prefix tokens (engine only)
 
     @classmethod
     def from_outputs(cls, outputs: ModelOutputs, **call: Any) -> PixelResult:
@@ -128,12 +149,14 @@ class PixelResult:
             reply_persona=self.reply_persona,
             crisis_reply_mode=self.crisis_reply_mode,
             finish_reason=self.finish_reason,
+            usage=self.usage,
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["eq_scores"] = list(self.eq_scores)
         data["eq"] = self.eq
+        data["usage"] = None if self.usage is None else self.usage._asdict()
         return data
 
 
@@ -144,12 +167,14 @@ def decode_text(value: Any) -> str:
 def encode_inputs(
     *, text: str, session_id: str, context_type: str,
     generation: Mapping[str, np.ndarray] | None = None,
+    conversation: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """One request as the ensemble expects it: BYTES tensors of shape [1, 1] (batch dim first),
-    plus the optional generation tensors (see request.GenerationOptions.tensors)."""
+    plus the optional generation and conversation tensors (see request.py)."""
     values = {"text": text, "session_id": session_id, "context_type": context_type}
     inputs = {
         name: np.array([[values[name].encode("utf-8")]], dtype=np.object_) for name in INPUT_NAMES
     }
     inputs.update(generation or {})
+    inputs.update(conversation or {})
     return inputs

@@ -21,7 +21,7 @@ import asyncio
 import numpy as np
 
 from pipeline_lib.client.errors import InferenceFailedError, classify_stream_error
-from pipeline_lib.client.result import OUTPUT_NAMES, PROVENANCE_NAMES
+from pipeline_lib.client.result import OPTIONAL_NAMES, OUTPUT_NAMES
 from pipeline_lib.contract import STREAM_OUTPUTS
 from pipeline_lib.errors import ConfigError
 
@@ -117,7 +117,7 @@ class GrpcTransport:
             model_name, self._inputs(inputs), model_version=model_version,
             request_id=request_id, timeout=triton_timeout_us(timeout_s), client_timeout=timeout_s,
         )
-        return _present(result, OUTPUT_NAMES + PROVENANCE_NAMES)
+        return _present(result, OUTPUT_NAMES + OPTIONAL_NAMES)
 
     def open_stream(self, *, model_name, model_version, inputs, request_id, timeout_s
                     ) -> GrpcStreamCall:
@@ -167,7 +167,7 @@ class HttpTransport:
             model_name, tensors, model_version=model_version, request_id=request_id,
             timeout=triton_timeout_us(timeout_s),
         )
-        return _present(result, OUTPUT_NAMES + PROVENANCE_NAMES)
+        return _present(result, OUTPUT_NAMES + OPTIONAL_NAMES)
 
     async def server_live(self, timeout_s):
         return bool(await self._client.is_server_live())

@@ -133,7 +133,7 @@ def _ensemble(cfg, *, name: str, lm_name: str) -> dict:
         "output": _io(T.ENSEMBLE_OUTPUTS),
         "ensemble_scheduling": {
             "step": [
-                step(cfg.models.tokenizer, T.TOKENIZER_INPUTS, T.TOKENIZER_OUTPUTS[:3]),
+                step(cfg.models.tokenizer, T.ENSEMBLE_INPUTS, T.TOKENIZER_OUTPUTS[:3]),
                 step(lm_name, T.LM_INPUTS, lm_outputs),
                 step(cfg.models.scoring, T.ENSEMBLE_SCORING_INPUTS, T.ENSEMBLE_OUTPUTS),
             ]
@@ -163,7 +163,8 @@ def variant_lms(cfg: DictConfig) -> list[tuple[str, str, DictConfig]]:
 
 # Engine settings a request may override; the orchestrators pass their configured defaults.
 _PER_REQUEST = ("max_new_tokens", "temperature", "top_p", "seed")
-_ENGINE_SETTINGS = ("n_slots", "max_seq_len", "prefill_chunk", "prefix_cache_entries",
+_ENGINE_SETTINGS = ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
+                    "prefix_cache_entries",
                     "max_queue_wait_s", "device", "dtype", *_PER_REQUEST)
 
 
@@ -216,6 +217,8 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
         "max_input_tokens": tok.max_input_tokens,
         "max_text_chars": tok.max_text_chars,
         "max_session_id_chars": tok.max_session_id_chars,
+        "max_conversation_turns": tok.max_conversation_turns,
+        "max_conversation_chars": tok.max_conversation_chars,
         "default_context_type": tok.default_context_type,
         "context_types": OmegaConf.to_container(tok.context_types, resolve=True),
     }

@@ -3,6 +3,9 @@
 Every `step()`: apply cancellations, admit waiting requests into free slots (FIFO), run at most one
 prefill chunk (oldest prefilling request first, so a long prompt holds the decoding rows back by
 one chunk at most), then one batched decode step over every decoding row, and sample per row.
+While rows decode, the chunk is cut to the step's token budget (vLLM's max_num_batched_tokens
+idea): a step's cost grows with the tokens it computes, so a newcomer's prompt spread over a few
+steps keeps every decoding row's inter-token gap within a small multiple of a plain decode step.
 Each running request gets at most one token per step; a finished request's slot is free at once.
 
 No threads inside: a driver (the Triton model's scheduler thread) calls `step()` in a loop;
@@ -31,6 +34,9 @@ from pipeline_lib.errors import InvalidInputError
 from pipeline_lib.lm.model import Transformer
 
 log = logging.getLogger(__name__)
+
+# A prompt always advances by at least this many tokens per step, however many rows decode.
+MIN_PREFILL_TOKENS = 8
 
 
 @dataclass
@@ -206,7 +212,7 @@ class Engine:
             # Chunks never straddle the prefix boundary: the prefix's keys/values are then the same
             # numbers whether computed here or copied from the cache.
             limit = req.prefix_len if run.computed < req.prefix_len else len(prompt)
-            end = min(run.computed + self.settings.prefill_chunk, limit)
+            end = min(run.computed + self._chunk_size(), limit)
             last = end == len(prompt)
             logits = prefill_chunk(self._runner, self.kv, slot=run.slot,
                                    token_ids=prompt[run.computed:end], start=run.computed,
@@ -224,6 +230,15 @@ class Engine:
             return None
         self._accept(run, token, events)
         return req.request_id
+
+    def _chunk_size(self) -> int:
+        """Prompt tokens this step may compute: the whole chunk when nobody decodes (nobody
+        waits), else what the step's token budget leaves beside the decoding rows."""
+        decoding = sum(not r.prefilling for r in self._running.values())
+        if not decoding:
+            return self.settings.prefill_chunk
+        spare = self.settings.step_token_budget - decoding
+        return max(MIN_PREFILL_TOKENS, min(self.settings.prefill_chunk, spare))
 
     def _decode(self, events: List[TokenEvent], *, skip: Optional[Hashable]) -> None:
         rows = sorted((r for r in self._running.values()

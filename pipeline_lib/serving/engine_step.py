@@ -42,7 +42,6 @@ class Live:
     admitted: bool = False
     first_token: float | None = None
     last_token: float | None = None
-    tokens: list[int] = field(default_factory=list)
 
 
 class CapacityEstimate:
@@ -73,7 +72,8 @@ class GenerateStep:
 
         self.pb = pb_utils
         engine_settings = EngineSettings(**{k: settings[k] for k in (
-            "n_slots", "max_seq_len", "prefill_chunk", "prefix_cache_entries")},
+            "n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
+            "prefix_cache_entries")},
             default_max_new_tokens=settings["max_new_tokens"],
             temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"])
         self.engine = Engine.from_export(artifacts / "model.pt", engine_settings,
@@ -206,7 +206,6 @@ class GenerateStep:
         tokens, delta = [], ""
         if event.token_id is not None:
             tokens = [event.token_id]
-            live.tokens.append(event.token_id)
             delta = live.detok.push(event.token_id)
             if live.first_token is None:
                 live.first_token = now
@@ -224,7 +223,7 @@ class GenerateStep:
             self.pb.Tensor("response_text", np.array(
                 [live.detok.text.encode("utf-8") if reason else b""], dtype=np.object_)),
             self.pb.Tensor("usage", np.array([live.prompt_tokens, live.prefix_len,
-                                              len(live.tokens)], dtype=np.int64)),
+                                              len(live.detok.ids)], dtype=np.int64)),
         ]
         if not reason:
             live.sender.send(self.pb.InferenceResponse(output_tensors=outputs))

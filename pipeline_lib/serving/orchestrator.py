@@ -114,7 +114,10 @@ class Orchestrator:
             cols[name] = tensor.as_numpy().reshape(-1)
         generation = {n: get(n).as_numpy().reshape(-1) for n in GENERATION_INPUTS
                       if get(n) is not None}
-        sizes = {len(v) for v in (*cols.values(), *generation.values())}
+        conversation = get("conversation")
+        conversation = None if conversation is None else conversation.as_numpy().reshape(-1)
+        sizes = {len(v) for v in (*cols.values(), *generation.values(),
+                                  *([] if conversation is None else [conversation]))}
         if len(sizes) != 1:
             raise InvalidInputError("text", "every input needs the same batch size")
         timeout_us = request.timeout() if hasattr(request, "timeout") else 0
@@ -127,11 +130,14 @@ class Orchestrator:
             self.rules.check_text(cols["text"][i])
             self.rules.check_session_id(cols["session_id"][i])
             self.rules.check_context_type(cols["context_type"][i])
+            if conversation is not None:
+                self.rules.check_conversation(conversation[i])
             row_generation = {n: v[i:i + 1] for n, v in generation.items()}
             check_generation_inputs(row_generation)
             rows.append(Row(text=cols["text"][i:i + 1], session_id=cols["session_id"][i:i + 1],
                             context_type=cols["context_type"][i:i + 1],
                             generation=row_generation,
+                            conversation=None if conversation is None else conversation[i:i + 1],
                             request_id=f"{base}:{i}:{uuid.uuid4().hex[:8]}", deadline_ns=deadline))
         return rows
 

@@ -1,8 +1,9 @@
 """One message through the engine's pipeline, safety first, as BLS calls between Triton models.
 
-Order: tokenize the requested persona (validates every field), assess the user's message
-(`scoring`, nothing generated yet), switch to the crisis persona when flagged and put the crisis
-pointer first, generate on the engine (`pixel_lm`, streamed), check the reply, score it once.
+Order: tokenize the requested persona (validates every field), assess the user's message with
+the earlier user turns of its conversation (`scoring`, nothing generated yet), switch to the
+crisis persona when flagged and put the crisis pointer first, generate on the engine
+(`pixel_lm`, streamed), check the reply, score it once.
 `emit(event, outputs)` receives "assessment" and "delta" events as they happen; `run` returns the
 final outputs. Both orchestrators (`pixel` unary, `pixel_stream` streaming) run this.
 
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline_lib.contract import CRISIS_REPLY_MODES
-from pipeline_lib.errors import InvalidInputError, PixelError
+from pipeline_lib.engine.types import check_options
+from pipeline_lib.errors import PixelError
 from pipeline_lib.scoring.response_cues import encourages_self_harm
 from pipeline_lib.serving.text_release import DeltaReleaser
 
@@ -69,6 +71,11 @@ class Row:
     generation: dict[str, np.ndarray]  # optional max_new_tokens/temperature/top_p/seed, [1] each
     request_id: str
     deadline_ns: int  # 0: none
+    conversation: np.ndarray | None = None  # BYTES [1]: the earlier turns' JSON (checked)
+
+    def with_conversation(self, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return tensors if self.conversation is None else {**tensors,
+                                                          "conversation": self.conversation}
 
 
 class ReplyFlow:
@@ -113,9 +120,9 @@ class ReplyFlow:
 
     # -- the flow --------------------------------------------------------------------------------
     def tokenize(self, row: Row, context_type: np.ndarray) -> tuple[np.ndarray, int]:
-        out = self._call(self.s.tokenizer_model,
+        out = self._call(self.s.tokenizer_model, row.with_conversation(
                          {"text": row.text, "session_id": row.session_id,
-                          "context_type": context_type},
+                          "context_type": context_type}),
                          ["input_ids", "attention_mask", "prefix_length"])
         ids = out["input_ids"].reshape(-1)[out["attention_mask"].reshape(-1) != 0]
         return ids.astype(np.int64), int(out["prefix_length"].reshape(-1)[0])
@@ -123,8 +130,8 @@ class ReplyFlow:
     def run(self, row: Row, emit: Callable[[str, dict], None]) -> dict:
         start_ns = time.time_ns()
         prompt, prefix = self.tokenize(row, row.context_type)  # refuses bad fields first
-        assessed = self._call(self.s.scoring_model,
-                              {"text": row.text, "context_type": row.context_type},
+        assessed = self._call(self.s.scoring_model, row.with_conversation(
+                              {"text": row.text, "context_type": row.context_type}),
                               ["crisis_flag", "user_risk", "persona_mode"])
         flagged = bool(assessed["crisis_flag"].reshape(-1)[0])
         requested = row.context_type.reshape(-1)[0]
@@ -144,6 +151,7 @@ class ReplyFlow:
         emit("assessment", {"crisis_flag": flagged, "persona_mode": assessed["persona_mode"],
                             "reply_persona": persona, "text_delta": opening})
         generated, finish = "", "stop"
+        usage = (len(prompt), 0, 0)  # nothing generated (the configured crisis reply)
         if mode != "configured":
             # Streamed as it comes, unless the reply must pass the safety check first.
             live = mode in ("none", "generated")
@@ -155,7 +163,7 @@ class ReplyFlow:
                     emit("delta", {"text_delta": separator + delta})
                     separator = ""
 
-            generated, finish = self.generate(row, prompt, prefix, on_delta)
+            generated, finish, usage = self.generate(row, prompt, prefix, on_delta)
             if flagged and encourages_self_harm(generated):
                 generated = ""  # never sent: the configured reply (or pointer) stands
             elif not live and generated:
@@ -175,11 +183,13 @@ class ReplyFlow:
             "reply_persona": persona,
             "crisis_reply_mode": mode,
             "finish_reason": finish,
+            "usage": np.array(usage, dtype=np.int64),  # contract.USAGE_FIELDS
         }
 
     def generate(self, row: Row, prompt: np.ndarray, prefix: int,
-                 on_delta: Callable[[str], None]) -> tuple[str, str]:
-        """Run the engine; stream released text through on_delta; -> (reply, finish reason)."""
+                 on_delta: Callable[[str], None]) -> tuple[str, str, tuple[int, int, int]]:
+        """Run the engine; stream released text through on_delta; -> (reply, finish reason,
+        (prompt, completion, prefix tokens))."""
         settings = {"max_new_tokens": np.array([self.s.max_new_tokens], np.int32),
                     "temperature": np.array([self.s.temperature], np.float32),
                     "top_p": np.array([self.s.top_p], np.float32),
@@ -192,8 +202,8 @@ class ReplyFlow:
         request = self.pb.InferenceRequest(
             model_name=self.s.lm_model, request_id=row.request_id,
             inputs=[self._tensor(k, v) for k, v in inputs.items()],
-            requested_output_names=["token_ids", "text_delta", "finish_reason"])
-        finish = ""
+            requested_output_names=["token_ids", "text_delta", "finish_reason", "usage"])
+        finish, usage = "", (len(prompt), 0, prefix)
         for response in request.exec(decoupled=True):
             self._check(response, self.s.lm_model)
             names = {t.name() for t in response.output_tensors()}
@@ -203,18 +213,21 @@ class ReplyFlow:
             n = len(self.pb.get_output_tensor_by_name(response, "token_ids").as_numpy())
             reason = self.pb.get_output_tensor_by_name(response, "finish_reason").as_numpy()
             on_delta(releaser.push(delta.reshape(-1)[0].decode("utf-8"), n))
-            finish = reason.reshape(-1)[0].decode() or finish
+            ended = reason.reshape(-1)[0].decode()
+            finish = ended or finish
+            if ended:  # read once, on the final response: every tensor read is stub work
+                # The engine's order: prompt tokens, of which the prefix, generated tokens.
+                counts = self.pb.get_output_tensor_by_name(response, "usage").as_numpy()
+                prompt_n, prefix_n, generated_n = (int(x) for x in counts.reshape(-1)[:3])
+                usage = (prompt_n, generated_n, prefix_n)
         if finish == "error":
             raise FlowError(f"{self.s.lm_model}: generation failed")
         on_delta(releaser.finish(finish))
-        return releaser.final_text, finish or "stop"
+        return releaser.final_text, finish or "stop", usage
 
 
 def check_generation_inputs(generation: dict[str, np.ndarray]) -> None:
-    """Refuse optional generation settings out of range before any work starts."""
-    if "max_new_tokens" in generation and int(generation["max_new_tokens"].reshape(-1)[0]) < 1:
-        raise InvalidInputError("max_new_tokens", "must be at least 1")
-    if "temperature" in generation and float(generation["temperature"].reshape(-1)[0]) < 0:
-        raise InvalidInputError("temperature", "must be >= 0 (0 = greedy)")
-    if "top_p" in generation and not 0 < float(generation["top_p"].reshape(-1)[0]) <= 1:
-        raise InvalidInputError("top_p", "must be in (0, 1]")
+    """Refuse optional generation settings out of range before any work starts (the engine's
+    own rules, so the two cannot disagree)."""
+    check_options(**{name: value.reshape(-1)[0].item() for name, value in generation.items()
+                     if name in ("max_new_tokens", "temperature", "top_p", "seed")})

@@ -2,8 +2,10 @@
 
 - ensemble (run-to-completion `pixel`): generated ids -> decoded reply -> every score, with the
   crisis pointer appended to a flagged reply (the old order, kept for lm=python/hf/libtorch);
-- assessment (the engine's orchestrators, before generation): the user's message alone ->
-  crisis_flag, user_risk and the persona; nothing is generated yet (safety first);
+- assessment (the engine's orchestrators, before generation): the user's message, weighed with
+  the earlier user turns of its conversation when sent (a crisis disclosed earlier keeps counting
+  until the person says otherwise, pipeline_lib.scoring.conversation) -> crisis_flag, user_risk
+  and the persona; nothing is generated yet (safety first);
 - reply (the engine's orchestrators, after generation): the finished reply + the assessment ->
   every score. The orchestrator places the pointer itself (first), so it is not appended here.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline_lib.conversation_turns import earlier_user_texts, parse_conversation
 from pipeline_lib.scoring import Scorer
 from pipeline_lib.scoring.rules import persona_mode
 from pipeline_lib.scoring.scorer import UserRisk
@@ -25,6 +28,8 @@ Columns = dict[str, np.ndarray]
 ENSEMBLE_INPUTS = ("output_ids", "output_length", "text", "context_type", "start_ns")
 ASSESS_INPUTS = ("text", "context_type")
 REPLY_INPUTS = ("text", "context_type", "reply_text", "user_risk", "user_flag")
+# Inputs a shape may leave out -> what a row gets then (no earlier turns: the message alone).
+OPTIONAL_INPUTS = {"assess": {"conversation": b""}}
 
 
 def mode_of(present: set[str]) -> tuple[str, tuple[str, ...]]:
@@ -62,7 +67,9 @@ class ScoringStep:
 
     def assess(self, cols: Columns) -> Columns:
         texts, contexts = self._texts_and_contexts(cols)
-        risks = self.scorer.user_risk(texts)
+        earlier = [earlier_user_texts(parse_conversation(c))
+                   for c in cols.get("conversation", np.array([b""] * len(texts))).reshape(-1)]
+        risks = self.scorer.user_risk(texts, previous_turns=earlier)
         return {
             "crisis_flag": _column([r.flag for r in risks]),
             "user_risk": _column([r.risk for r in risks]).astype(np.float32),

@@ -48,8 +48,11 @@ def execute_batched(
     dtypes: dict[str, np.dtype],
     compute: Callable[[Columns], Columns],
     validate: Callable[[Columns], None] | None = None,
+    optional_inputs: dict[str, object] | None = None,
 ) -> list:
     """Run `compute` once over the rows of all valid requests; split the outputs back.
+
+    `optional_inputs`: name -> the value each row gets when a request leaves that input out.
 
     A request that fails `validate` gets INVALID_ARG (the client must not retry it); an error in
     `compute` fails only the requests of that call with INTERNAL. Never raises.
@@ -63,6 +66,11 @@ def execute_batched(
                     error=pb_utils.TritonError("request cancelled", pb_utils.TritonError.CANCELLED))
                 continue
             cols = {n: _input(pb_utils, request, n) for n in input_names}
+            rows = len(cols[input_names[0]])
+            for name, default in (optional_inputs or {}).items():
+                tensor = pb_utils.get_input_tensor_by_name(request, name)
+                cols[name] = (tensor.as_numpy() if tensor is not None
+                              else np.full((rows, 1), default, dtype=np.object_))
             if validate is not None:
                 validate(cols)
             batch.append((i, cols))
@@ -72,7 +80,7 @@ def execute_batched(
     if batch:
         sizes = [len(cols[input_names[0]]) for _, cols in batch]
         try:
-            merged = {n: _concat([cols[n] for _, cols in batch]) for n in input_names}
+            merged = {n: _concat([cols[n] for _, cols in batch]) for n in batch[0][1]}
             outputs = compute(merged)
             offsets = np.cumsum([0, *sizes])
             for (i, _), start, end in zip(batch, offsets[:-1], offsets[1:], strict=True):

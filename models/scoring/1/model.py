@@ -8,7 +8,7 @@ import json
 
 import triton_python_backend_utils as pb_utils
 
-from pipeline_lib.serving.scoring_step import ScoringStep, mode_of
+from pipeline_lib.serving.scoring_step import OPTIONAL_INPUTS, ScoringStep, mode_of
 from pipeline_lib.serving.triton_glue import artifacts_dir, execute_batched, guard_object_dtype, model_settings, output_dtypes
 
 
@@ -30,7 +30,8 @@ class TritonPythonModel:
         responses = [None] * len(requests)
         for mode, (names, members) in groups.items():
             answered = execute_batched(pb_utils, [r for _, r in members], input_names=names,
-                                       dtypes=self.dtypes, compute=getattr(self.step, mode))
+                                       dtypes=self.dtypes, compute=getattr(self.step, mode),
+                                       optional_inputs=OPTIONAL_INPUTS.get(mode))
             for (i, _), response in zip(members, answered):
                 responses[i] = response
         return responses

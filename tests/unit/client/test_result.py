@@ -67,3 +67,22 @@ def test_provenance_is_optional_and_travels_into_the_result():
         out, request_id="b" * 32, variant="control", model_name="pixel", model_version="",
         context_type="general_support", latency_ms=1.0, cache_hit=False, attempts=1)
     assert result.outputs == out and result.to_dict()["crisis_reply_mode"] == "generated"
+
+
+def test_usage_decodes_in_the_contracts_order_and_survives_the_cache_round_trip():
+    import json
+
+    from pipeline_lib.client.result import Usage
+
+    with_usage = {**tensors(), "usage": np.array([[120, 17, 45]], dtype=np.int64)}
+    out = ModelOutputs.from_tensors(with_usage)
+    assert out.usage == Usage(prompt_tokens=120, completion_tokens=17, prefix_tokens=45)
+    again = ModelOutputs.from_dict(json.loads(json.dumps(out.to_dict())))  # what the cache does
+    assert again == out and isinstance(again.usage, Usage)
+    assert ModelOutputs.from_tensors(tensors()).usage is None  # the run-to-completion ensemble
+    result = PixelResult.from_outputs(
+        out, request_id="r", variant="control", model_name="pixel", model_version="",
+        context_type="general_support", latency_ms=1.0, cache_hit=False, attempts=1)
+    assert result.usage.completion_tokens == 17
+    assert result.to_dict()["usage"] == {"prompt_tokens": 120, "completion_tokens": 17,
+                                         "prefix_tokens": 45}

@@ -226,9 +226,9 @@ async def test_a_stream_to_a_closed_port_fails_as_unavailable_and_is_recorded():
 def test_the_client_asks_for_every_output_the_server_contract_names():
     from pipeline_lib import contract
     from pipeline_lib.client.errors import FIELD_NAMES
-    from pipeline_lib.client.result import OUTPUT_NAMES, PROVENANCE_NAMES
+    from pipeline_lib.client.result import OPTIONAL_NAMES, OUTPUT_NAMES
     from pipeline_lib.client.transport import STREAM_NAMES
 
     assert FIELD_NAMES == tuple(t.name for t in contract.ORCHESTRATOR_INPUTS)
-    assert OUTPUT_NAMES + PROVENANCE_NAMES == tuple(t.name for t in contract.ORCHESTRATOR_OUTPUTS)
+    assert OUTPUT_NAMES + OPTIONAL_NAMES == tuple(t.name for t in contract.ORCHESTRATOR_OUTPUTS)
     assert set(STREAM_NAMES) == {t.name for t in contract.STREAM_OUTPUTS}

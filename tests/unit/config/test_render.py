@@ -110,7 +110,8 @@ def test_engine_is_decoupled_and_takes_one_unpadded_prompt_per_request():
     optional = {i.name for i in lm.input if i.optional}
     assert {i.name for i in lm.input} - optional == {"input_ids"}
     assert {"cancel", "deadline_ns", "prefix_length", "max_new_tokens"} <= optional
-    for key in ("n_slots", "max_seq_len", "prefill_chunk", "prefix_cache_entries"):
+    for key in ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
+                "prefix_cache_entries"):
         assert key in lm.parameters, key
 
 

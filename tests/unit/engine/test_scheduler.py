@@ -187,3 +187,51 @@ def test_holds_slot_while_admitted_and_running_only(tiny_llama):
     assert engine.holds_slot("first") and not engine.holds_slot("second")  # one slot: it waits
     run(engine)
     assert not engine.holds_slot("first") and not engine.holds_slot("second")
+
+
+def test_prefill_beside_decoding_rows_keeps_to_the_step_token_budget(tiny_llama, monkeypatch):
+    hf, model = tiny_llama
+    long_prompt = uneven_prompts(seed=3, lengths=(40,))[0]
+    chunks: list[tuple[str, int, int]] = []  # (who, decoding rows, chunk length)
+    real_prefill = scheduler_module.prefill_chunk
+
+    def prefill(model, kv, *, slot, token_ids, start, want_logits):
+        decoding = sum(not r.prefilling for r in engine._running.values())
+        chunks.append((slot, decoding, len(token_ids)))
+        return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
+                            want_logits=want_logits)
+
+    monkeypatch.setattr(scheduler_module, "prefill_chunk", prefill)
+    engine = Engine(model, EngineSettings(n_slots=4, max_seq_len=96, prefill_chunk=32,
+                                          step_token_budget=13), stop_ids=[])
+    for i, row in enumerate(ROWS):
+        engine.submit(GenerationRequest(f"short{i}", row, max_new_tokens=30))
+    for _ in range(4):  # the three short prompts are in and decoding
+        engine.step()
+    engine.submit(GenerationRequest("long", long_prompt, max_new_tokens=4))
+    tokens: dict = {}
+    for step in run(engine):
+        for e in step:
+            if e.token_id is not None:
+                tokens.setdefault(e.request_id, []).append(e.token_id)
+    long_chunks = [(rows, n) for slot, rows, n in chunks if slot == 3]
+    # 3 rows decode: 13 - 3 = 10 prompt tokens per step, never the whole 32-token chunk
+    assert [n for _, n in long_chunks] == [10] * 4
+    assert all(rows == 3 for rows, _ in long_chunks)
+    assert tokens["long"] == hf_greedy(hf, long_prompt, 4)  # chunking changes no number
+    # alone, a prompt goes in whole chunks: nobody waits for it
+    chunks.clear()
+    engine.generate([GenerationRequest("alone", long_prompt, max_new_tokens=2)])
+    assert [n for _, _, n in chunks] == [32, 8]
+    # a budget smaller than the decoding rows still lets a prompt advance
+    assert EngineSettings(step_token_budget=1).step_token_budget == 1
+    engine = Engine(model, EngineSettings(n_slots=4, max_seq_len=96, step_token_budget=2),
+                    stop_ids=[])
+    chunks.clear()
+    for i, row in enumerate(ROWS):
+        engine.submit(GenerationRequest(f"s{i}", row, max_new_tokens=30))
+    for _ in range(4):
+        engine.step()
+    engine.submit(GenerationRequest("long", long_prompt, max_new_tokens=1))
+    run(engine)
+    assert [n for slot, _, n in chunks if slot == 3] == [scheduler_module.MIN_PREFILL_TOKENS] * 5

@@ -20,6 +20,9 @@ def feed(releaser: DeltaReleaser, pieces: list[str]) -> list[str]:
     ("Ends a line.\n", 12),
     ("Version 2.5 is out", 0),  # a dot inside a number is not a sentence end
     ("Wait…", 5),
+    ("Stop!) And", 6),  # closing brackets belong to the sentence
+    ("e.g.this and th", 0),  # a dot inside a word is no boundary
+    ("Really?! Then", 8),
 ])
 def test_sentence_end(text, end):
     assert sentence_end(text) == end
