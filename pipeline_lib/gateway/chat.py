@@ -11,7 +11,6 @@ the slot, the record says `cancelled`). Refusals at the door reach no model and 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 import uuid
 from typing import Any
@@ -31,8 +30,6 @@ from pipeline_lib.gateway.ratelimit import RateLimiter
 from pipeline_lib.gateway.schemas import ChatCompletionRequest, parse_request
 from pipeline_lib.gateway.settings import GatewaySettings
 
-# Earlier turns need a client that takes `conversation=` (multi-turn support on the server).
-CLIENT_TAKES_CONVERSATION = "conversation" in inspect.signature(PixelClient.infer).parameters
 _REFUSAL_REASON = {401: "auth", 429: "rate_limit", 413: "body_size", 404: "not_found"}
 
 
@@ -84,9 +81,6 @@ class ChatCompletions:
                                     "/v1/models lists the models", param="model",
                                code="model_not_found")
         turns = split_messages(chat.messages)
-        if turns.conversation and not CLIENT_TAKES_CONVERSATION:
-            raise invalid("messages", "earlier turns are not supported by this deployment yet; "
-                                      "send only the latest user message")
         header = self.settings.session_header
         session = request.headers.get(header)
         if session is not None and not 1 <= len(session) <= 128:

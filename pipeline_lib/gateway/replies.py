@@ -49,16 +49,12 @@ def assessment(event: StreamDelta, *, crisis_pointer: str) -> dict[str, Any]:
 
 def usage(result: PixelResult) -> dict[str, int] | None:
     """OpenAI's usage from the result's token counts; None where the server reports none (the
-    run-to-completion ensemble has no token counts)."""
-    counts = getattr(result, "usage", None)
-    if counts is None:
+    run-to-completion ensemble)."""
+    if result.usage is None:
         return None
-    get = counts.get if isinstance(counts, dict) else lambda name: getattr(counts, name, None)
-    prompt, completion = get("prompt_tokens"), get("completion_tokens")
-    if prompt is None or completion is None:
-        return None
-    return {"prompt_tokens": int(prompt), "completion_tokens": int(completion),
-            "total_tokens": int(prompt) + int(completion)}
+    prompt, completion = result.usage.prompt_tokens, result.usage.completion_tokens
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
 
 
 def finish_reason(result: PixelResult) -> str:

@@ -69,7 +69,7 @@ async def test_async_streaming_crisis_pointer_first_scores_last_usage_and_done(g
     assert POINTER in first.choices[0].delta.content  # the pointer goes out before the reply
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert final.pixel["crisis_flag"] is True and final.pixel["persona_mode"] == "crisis"
-    assert chunks[-1].choices == []  # the usage chunk (usage itself where the server counts)
+    assert chunks[-1].choices == [] and 0 < chunks[-1].usage.completion_tokens <= 16
     assert len({c.id for c in chunks}) == 1
     (metric,) = await recorded(store, final.pixel["request_id"])
     (request,) = await rows(store, InferenceRequest, final.pixel["request_id"])
