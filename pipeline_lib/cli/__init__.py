@@ -26,6 +26,8 @@ COMMANDS = [
     "monitor",
     "ask",
     "health",
+    "gateway",
+    "gateway_keys",
     "train_scoring",
     "eval_scoring",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import uuid
@@ -13,9 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_lib.cli.client_options import add_client_options, settings_from_args
-from pipeline_lib.client import PixelClient, PixelResult, StreamDelta
+from pipeline_lib.cli.client_options import add_client_options, app_config_from_args
+from pipeline_lib.client import PixelResult, StreamDelta
 from pipeline_lib.client.result import CONTEXT_TYPES
+from pipeline_lib.composition import AppConfig, open_client
 
 GENERATION_OPTIONS = ("max_new_tokens", "temperature", "top_p", "seed")
 
@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
         "ask", help="send one message to Pixel and print the scored answer (--stream: as it comes)",
         description="Send TEXT to Pixel and print the response with its EQ scores, safety and "
                     "bias scores, persona and crisis flag. The session id picks the A/B variant "
-                    "(sticky). With --stream the reply is printed as it is generated (gRPC "
+                    "(sticky). The outcome is recorded in the store (configs/store; --no-record "
+                    "to skip). With --stream the reply is printed as it is generated (gRPC "
                     "streaming to the variant's `<model>_stream`, which the engine serves): the "
                     "crisis assessment and, for a message in crisis, the crisis-line pointer "
                     "first, then the reply, then the scores. Ctrl-C stops the generation on the "
@@ -44,22 +45,25 @@ def add_parser(sub) -> None:
     gen.add_argument("--temperature", type=float, metavar="T", help="0 = greedy (the default)")
     gen.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling mass, in (0, 1]")
     gen.add_argument("--seed", type=int, help="sampling seed, for a reproducible sampled reply")
-    p.add_argument("--record", action="store_true",
-                   help="record the outcome in the store like an application would (embedded "
-                        "SQLite by default; see --store)")
+    record = p.add_mutually_exclusive_group()
+    record.add_argument("--record", dest="record", action="store_true", default=True,
+                        help="record the outcome in the store like an application does (the "
+                             "default; embedded SQLite unless --store says otherwise)")
+    record.add_argument("--no-record", dest="record", action="store_false",
+                        help="do not record the outcome")
     p.add_argument("--store", default="default", metavar="NAME",
-                   help="store config in configs/store/ for --record (default, postgres)")
+                   help="store config in configs/store/ (default, postgres)")
     add_client_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    settings = settings_from_args(args)
+    config = app_config_from_args(args, [f"store={args.store}"])
     session = args.session or f"cli-{uuid.uuid4().hex}"
     generation = {name: getattr(args, name) for name in GENERATION_OPTIONS
                   if getattr(args, name) is not None}
     console = Console()
-    result = asyncio.run(_ask(args, settings, session, generation, console))
+    result = asyncio.run(_ask(args, config, session, generation, console))
     if args.json:
         line = result.to_dict() if not args.stream else {"event": "final", **result.to_dict()}
         sys.stdout.write(json.dumps(line, indent=None if args.stream else 2,
@@ -69,16 +73,9 @@ def run(args) -> int:
     return 0
 
 
-async def _ask(args, settings, session: str, generation: dict, console: Console) -> PixelResult:
-    async with contextlib.AsyncExitStack() as stack:
-        recorder = None
-        if args.record:
-            from pipeline_lib.store.recorder import Recorder
-            from pipeline_lib.store.settings_loading import load_store_settings
-
-            recorder = await stack.enter_async_context(
-                Recorder.from_settings(load_store_settings(args.store)))
-        client = await stack.enter_async_context(PixelClient(settings, recorder=recorder))
+async def _ask(args, config: AppConfig, session: str, generation: dict,
+               console: Console) -> PixelResult:
+    async with open_client(config, record=args.record) as client:
         if not args.stream:
             return await client.infer(args.text, session, args.context,
                                       use_cache=not args.no_cache, **generation)

@@ -1,11 +1,13 @@
-"""Options shared by the client commands (`pixel ask`, `pixel health`)."""
+"""Options shared by the client commands (`pixel ask`, `pixel health`), composed through the
+application's composition root (pipeline_lib/composition.py)."""
 
 from __future__ import annotations
 
 import argparse
 
-from pipeline_lib.client.settings import ClientSettings, load_client_settings
+from pipeline_lib.client.settings import ClientSettings
 from pipeline_lib.client.transport import PROTOCOLS
+from pipeline_lib.composition import AppConfig, load_app_config
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -18,20 +20,25 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="client/default", help="client config under configs/ "
                         "(e.g. client/ab_two_variants)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
-                        help="Hydra override, repeatable, e.g. -o client.cache.backend=redis")
+                        help="Hydra override of configs/application.yaml, repeatable, e.g. "
+                             "-o client.cache.backend=redis")
     parser.add_argument("--json", action="store_true",
                         help="print JSON on stdout instead of tables")
 
 
-def settings_from_args(args: argparse.Namespace) -> ClientSettings:
-    overrides = list(args.override)
+def app_config_from_args(args: argparse.Namespace, extra: list[str] | None = None) -> AppConfig:
+    overrides = [f"client={args.config.removeprefix('client/')}", *(extra or []),
+                 *args.override]
     if args.protocol:
         overrides.append(f"client.protocol={args.protocol}")
     if args.url:
         # --url belongs to the protocol in use (from --protocol, else from the config).
-        protocol = (args.protocol
-                    or load_client_settings(overrides, config_name=args.config).protocol)
+        protocol = args.protocol or load_app_config(overrides).client.protocol
         overrides.append(f"client.{protocol}_url={args.url}")
     if args.timeout:
         overrides.append(f"client.timeout_s={args.timeout}")
-    return load_client_settings(overrides, config_name=args.config)
+    return load_app_config(overrides)
+
+
+def settings_from_args(args: argparse.Namespace) -> ClientSettings:
+    return app_config_from_args(args).client

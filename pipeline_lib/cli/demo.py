@@ -8,22 +8,19 @@ report, stop the server.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import sys
+import threading
 import time
 import uuid
 
 from rich.console import Console
 from rich.table import Table
 
-from pipeline_lib.client import PixelClient
 from pipeline_lib.client.stream_events import StreamDelta
-from pipeline_lib.client.settings import load_client_settings
+from pipeline_lib.composition import AppConfig, load_app_config, open_client
 from pipeline_lib.serving_stack import server_from_overrides
 from pipeline_lib.store.migrate import upgrade_async
-from pipeline_lib.store.recorder import Recorder
-from pipeline_lib.store.settings_loading import load_store_settings
 
 # Written for the demo; no real user's words.
 DEMO_MESSAGES = [
@@ -43,6 +40,9 @@ def add_parser(sub) -> None:
     p.add_argument("--http-port", type=int, default=8000)
     p.add_argument("--grpc-port", type=int, default=8001)
     p.add_argument("--metrics-port", type=int, default=8002)
+    p.add_argument("--console", action="store_true",
+                   help="afterwards keep serving, with `pixel gateway` and its browser console at "
+                        "http://127.0.0.1:8080/, until Ctrl-C")
     p.set_defaults(func=run)
 
 
@@ -59,25 +59,44 @@ def run(args) -> int:
         server.start()
     console.print(f"[green]✓[/] tritonserver ready in {time.perf_counter() - started:.0f} s "
                   f"(gRPC {server.grpc_url}, log {server.log_file})")
+    # A generous deadline: the first answers on a busy 2-core machine can take tens of seconds.
+    config = load_app_config([f"client.grpc_url={server.grpc_url}", "client.protocol=grpc",
+                              "client.timeout_s=180"])
     try:
-        results = asyncio.run(_ask_all(console, server.grpc_url))
+        results = asyncio.run(_ask_all(console, config))
+        if args.console:
+            _serve_console(console, config)
     finally:
         with console.status("stopping tritonserver…"):
             server.stop()
     _show(console, results)
     _report(console)
+    if not args.console:
+        console.print(f"Chat in the browser: [bold]make demo PIXEL_DEMO_ARGS=--console[/] (or "
+                      f"`pixel serve` and `pixel gateway`), then open "
+                      f"[link]{config.gateway.url}/[/link]")
     return 0
 
 
-async def _ask_all(console: Console, grpc_url: str):
-    store = load_store_settings()
-    await upgrade_async(store.database_url)
-    # A generous deadline: the first answers on a busy 2-core machine can take tens of seconds.
-    settings = dataclasses.replace(load_client_settings(), grpc_url=grpc_url, protocol="grpc",
-                                   timeout_s=180.0)
+def _serve_console(console: Console, config: AppConfig) -> None:
+    from pipeline_lib.gateway.server import GatewayServer
+
+    gateway = GatewayServer(config, access_log=False, log_level="warning")
+    gateway.start_in_thread()
+    console.print(f"[green]✓[/] console at [bold]{gateway.url}/[/] (OpenAI base_url "
+                  f"{gateway.url}/v1); Ctrl-C stops")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gateway.stop()
+
+
+async def _ask_all(console: Console, config: AppConfig):
+    await upgrade_async(config.store.database_url)
     results = []
-    async with Recorder.from_settings(store) as recorder, \
-            PixelClient(settings, recorder=recorder) as client:
+    async with open_client(config) as client:
         for i, (context, text) in enumerate(DEMO_MESSAGES, 1):
             console.rule(f"#{i} {context}: streamed as it is written")
             console.print(f"[dim]user:[/] {text}")

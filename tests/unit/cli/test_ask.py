@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-import pipeline_lib.cli.ask as ask
+import pipeline_lib.composition as composition
 from pipeline_lib.cli import main
 from pipeline_lib.client import PixelClient
 
@@ -69,14 +69,15 @@ class FakeTransport:
 
 
 @pytest.fixture(autouse=True)
-def scripted(monkeypatch):
+def scripted(monkeypatch, state):
     class ScriptedClient(PixelClient):
         def __init__(self, settings, **kwargs):
-            super().__init__(settings, cache=None, **kwargs)
+            super().__init__(settings, **{**kwargs, "cache": None})
             self._transport = FakeTransport()
 
     FakeTransport.sent = []
-    monkeypatch.setattr(ask, "PixelClient", ScriptedClient)
+    # The composition root builds every client; `state` keeps recordings in the test's folder.
+    monkeypatch.setattr(composition, "PixelClient", ScriptedClient)
 
 
 def test_help_names_the_streaming_and_generation_options(capsys):
@@ -120,8 +121,8 @@ def test_unary_ask_passes_options_and_prints_brackets_verbatim(capsys):
     assert set(request["inputs"]) >= {"temperature", "top_p"} and "seed" not in request["inputs"]
 
 
-def test_record_writes_one_outcome_with_its_provenance(state, capsys):
-    assert main(["ask", "--stream", "--record", "I can't go on"]) == 0
+def test_ask_records_one_outcome_with_its_provenance_by_default(state, capsys):
+    assert main(["ask", "--stream", "I can't go on"]) == 0
     engine = create_engine(f"sqlite:///{state / 'pixel.db'}")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT r.reply_persona, r.crisis_reply_mode, r.finish_reason, "
@@ -130,3 +131,8 @@ def test_record_writes_one_outcome_with_its_provenance(state, capsys):
         alerts = conn.execute(text("SELECT COUNT(*) FROM crisis_alerts")).scalar()
     engine.dispose()
     assert rows == [("crisis_support", "generated", "stop", None)] and alerts == 1
+
+
+def test_no_record_writes_nothing(state, capsys):
+    assert main(["ask", "--no-record", "hello"]) == 0
+    assert not (state / "pixel.db").exists()

@@ -6,6 +6,7 @@ One place for the contract between the dashboard/alerts/HPA and what is really e
 - Triton's GPU metrics: a CPU server does not export them, so they are checked against the list
   documented in Triton's metrics guide (docs/user_guide/metrics.md, "GPU Metrics"), kept below;
 - the client's metrics: taken from pipeline_lib.client.metrics.ClientMetrics itself;
+- the gateway's metrics: taken from pipeline_lib.gateway.metrics.GatewayMetrics itself;
 - series Prometheus makes up itself (`up`).
 """
 
@@ -107,7 +108,17 @@ def client_metric_names() -> set[str]:
     """Every series name the client's registry can export (counters' _total, histograms' parts)."""
     from pipeline_lib.client.metrics import ClientMetrics
 
-    metrics = ClientMetrics(registry=CollectorRegistry())
+    return _series_names(ClientMetrics(registry=CollectorRegistry()))
+
+
+def gateway_metric_names() -> set[str]:
+    """Every series name the gateway's registry can export."""
+    from pipeline_lib.gateway.metrics import GatewayMetrics
+
+    return _series_names(GatewayMetrics(registry=CollectorRegistry()))
+
+
+def _series_names(metrics) -> set[str]:
     names = set()
     suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
                 "gauge": ("",), "summary": ("", "_sum", "_count", "_created")}

@@ -27,7 +27,8 @@ def compose_config(profile: str, *, env_file: str | None = ".env.example") -> di
 @pytest.mark.parametrize("profile", PROFILES)
 def test_compose_is_valid_for_each_profile(profile):
     services = compose_config(profile)["services"]
-    expected = {PROFILES[profile], "migrate", "postgres", "redis", "prometheus", "grafana"}
+    expected = {PROFILES[profile], "gateway", "migrate", "postgres", "redis", "prometheus",
+                "grafana"}
     assert set(services) == expected
     triton = services[PROFILES[profile]]
     assert triton["build"]["args"]["PIXEL_PROFILE"] == profile
@@ -72,7 +73,8 @@ def test_secrets_are_files_from_the_environment_and_not_in_service_env():
         assert "environment" in secret, f"secret {name} should be read from .env"
     example = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines()
                    if line and not line.startswith("#"))
-    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "TRITON_ADMIN_KEY"):
+    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "TRITON_ADMIN_KEY",
+                 "PIXEL_STORE_KEY"):
         value = example[name]
         assert value.startswith("change-me"), f".env.example must hold a placeholder for {name}"
         for service_name, service in config["services"].items():
@@ -104,3 +106,15 @@ def test_dotenv_is_ignored_by_git():
 
     result = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=REPO)
     assert result.returncode == 0, "add `.env` to .gitignore: it holds the stack's passwords"
+
+
+def test_gateway_runs_in_production_mode_with_secrets_from_files():
+    gateway = compose_config("production")["services"]["gateway"]
+    command = " ".join(gateway["entrypoint"])
+    assert "gateway.mode=production" in command and "store=postgres" in command
+    assert "client.grpc_url=triton:8001" in command
+    assert "/run/secrets/postgres_password" in command and "/run/secrets/pixel_store_key" in command
+    assert {s["source"] for s in gateway["secrets"]} == {"postgres_password", "pixel_store_key"}
+    assert "/health/live" in " ".join(gateway["healthcheck"]["test"])
+    assert gateway["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert [p["target"] for p in gateway["ports"]] == [8080]

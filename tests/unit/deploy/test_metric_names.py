@@ -16,6 +16,7 @@ from metric_names import (
     alert_expressions,
     client_metric_names,
     dashboard_expressions,
+    gateway_metric_names,
     is_triton_server_metric,
     metric_names,
     names_used,
@@ -36,7 +37,7 @@ def test_extraction_finds_names_inside_functions_and_binary_operators():
 
 
 def test_names_are_triton_client_gpu_or_prometheus_series():
-    client = client_metric_names()
+    client = client_metric_names() | gateway_metric_names()
     unknown = {
         name: sorted(where) for name, where in names_used().items()
         if not (is_triton_server_metric(name) or name in client
@@ -46,7 +47,7 @@ def test_names_are_triton_client_gpu_or_prometheus_series():
 
 
 def test_client_names_used_are_exported_by_the_client():
-    used = {n for n in names_used() if n.startswith("pixel_") and not is_triton_server_metric(n)}
+    used = {n for n in names_used() if n.startswith("pixel_client_")}
     assert used, "the dashboard and alerts should use the client's metrics"
     assert used <= client_metric_names(), used - client_metric_names()
 
@@ -64,3 +65,9 @@ def test_client_names_used_are_exported_by_the_client():
 def test_dashboard_covers_the_issue_list(required):
     dashboard_names = set().union(*(metric_names(e) for e in dashboard_expressions().values()))
     assert required in dashboard_names
+
+
+def test_gateway_names_used_are_exported_by_the_gateway():
+    used = {n for n in names_used() if n.startswith("pixel_gateway_")}
+    assert "pixel_gateway_requests_total" in used  # the gateway HPA's adapter rule
+    assert used <= gateway_metric_names(), used - gateway_metric_names()
