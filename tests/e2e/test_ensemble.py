@@ -120,6 +120,10 @@ def test_concurrent_requests_share_the_engine_decode_steps(triton_server):
 BAD_INPUTS = [
     ("empty text", dict(text=b""), "text: must not be empty"),
     ("whitespace text", dict(text=b" \n\t "), "text: must not be empty"),
+    ("NUL-only text", dict(text=b"\x00\x00\x00"), "text: must not be empty"),
+    ("zero-width-only text", dict(text="\u200b\u200c\u200d\u2060\ufeff".encode()),
+     "text: must not be empty"),
+    ("control-only text", dict(text=b"\x01\x07\x1b\x7f"), "text: must not be empty"),
     ("invalid utf-8", dict(text=b"caf\xe9 \xff"), "text: is not valid UTF-8"),
     ("too long", dict(text=b"a" * 8001), "text: is 8001 characters; the limit is 8000"),
     ("unknown context", dict(text=b"hello", context_type=b"astrology"), "context_type: unknown value"),
