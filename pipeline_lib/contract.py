@@ -124,3 +124,12 @@ STREAM_OUTPUTS = ORCHESTRATOR_OUTPUTS + (
     Tensor("stream_event", "TYPE_STRING", (1,)),
     Tensor("text_delta", "TYPE_STRING", (1,)),
 )
+
+# How Triton 2.51 words a request that reached a model whose Python stub died (python_be.cc):
+# "Stub process '<instance>' is not healthy." Both sides read it as "restarting, retry": the
+# orchestrators answer UNAVAILABLE, the client retries even when Triton itself said INTERNAL.
+STUB_DOWN_MARKERS = ("is not healthy",)
+
+
+def is_stub_down(message: str) -> bool:
+    return "Stub process" in message and any(m in message for m in STUB_DOWN_MARKERS)

@@ -10,7 +10,7 @@ import asyncio
 import re
 from typing import ClassVar
 
-from pipeline_lib.contract import ORCHESTRATOR_INPUTS
+from pipeline_lib.contract import ORCHESTRATOR_INPUTS, is_stub_down
 from pipeline_lib.errors import InvalidInputError, PixelError
 
 # Triton answers a full queue and an expired queue timeout (timeout_action: REJECT) with
@@ -147,6 +147,9 @@ def _by_status(url: str, status: str, message: str) -> ClientError:
     if status in ("INVALID_ARGUMENT", "400"):
         field, rule = _split_field(message)
         return InvalidRequestError(field, rule)
+    if is_stub_down(message):
+        # A model's stub died (Triton says INTERNAL/500); the server heals it: retryable.
+        return ServerUnavailableError(url, message)
     if status in ("UNAVAILABLE", "503", "RESOURCE_EXHAUSTED", "429"):
         if status in ("RESOURCE_EXHAUSTED", "429") or any(m in lowered for m in OVERLOAD_MARKERS):
             return ServerOverloadedError(url, message)
@@ -203,6 +206,6 @@ def classify_stream_error(message: str, *, url: str) -> ClientError:
         return InferenceFailedError(
             url, f"{message}; streaming needs the engine's `<model>_stream` model (lm=engine)"
         )
-    if "not ready" in lowered or "unavailable" in lowered:
+    if "not ready" in lowered or "unavailable" in lowered or is_stub_down(message):
         return ServerUnavailableError(url, message)
     return InferenceFailedError(url, message)
