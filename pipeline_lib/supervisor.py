@@ -72,6 +72,7 @@ class Supervisor:
         self.admin_key = admin_key
         self.policy = policy or HealingPolicy()
         self.expected: dict[str, Stub] = {}
+        self.state = "starting"  # watching | healing | gave_up
         self.heals = 0  # successful heals, for tests and the log
         self.last_heal_s: float | None = None  # seconds from detection to healthy, last heal
         self._probe_failures = 0
@@ -103,6 +104,7 @@ class Supervisor:
     def run(self, stop: threading.Event) -> int:
         """Supervise until `stop` is set (0) or healing failed too often (1)."""
         self.baseline()
+        self.state = "watching"
         failures, backoff = 0, self.policy.backoff_initial_s
         while not stop.wait(self.policy.poll_interval_s):
             found = self.problem()
@@ -110,6 +112,7 @@ class Supervisor:
                 continue
             what, dead = found
             detected = time.monotonic()
+            self.state = "healing"
             log.error("supervisor: %s; healing", what)
             while not stop.is_set():
                 if self.heal(dead):
@@ -118,11 +121,13 @@ class Supervisor:
                     log.warning("supervisor: healthy again %.1f s after detection (heal #%d)",
                                 self.last_heal_s, self.heals)
                     failures, backoff = 0, self.policy.backoff_initial_s
+                    self.state = "watching"
                     break
                 failures += 1
                 if failures >= self.policy.max_heal_failures:
                     log.critical("supervisor: %d heals failed in a row; giving up so the "
                                  "container (or pod) is restarted", failures)
+                    self.state = "gave_up"
                     return 1
                 log.error("supervisor: heal attempt %d failed; next in %.0f s", failures, backoff)
                 stop.wait(backoff)

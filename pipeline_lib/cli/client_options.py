@@ -19,6 +19,13 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
                         "(e.g. client/ab_two_variants)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="Hydra override, repeatable, e.g. -o client.cache.backend=redis")
+    parser.add_argument("--tls", action="store_true",
+                        help="connect with TLS (gRPC; HTTP only through a TLS proxy)")
+    parser.add_argument("--ca", metavar="PEM", help="CA certificate that signed the server's "
+                        "certificate (implies --tls; default: the system's CAs)")
+    parser.add_argument("--client-cert", metavar="PEM", help="this client's certificate, for "
+                        "mutual TLS (with --client-key; implies --tls)")
+    parser.add_argument("--client-key", metavar="PEM", help="the client certificate's key")
     parser.add_argument("--json", action="store_true",
                         help="print JSON on stdout instead of tables")
 
@@ -34,4 +41,8 @@ def settings_from_args(args: argparse.Namespace) -> ClientSettings:
         overrides.append(f"client.{protocol}_url={args.url}")
     if args.timeout:
         overrides.append(f"client.timeout_s={args.timeout}")
+    tls_files = {"ca": args.ca, "cert": args.client_cert, "key": args.client_key}
+    if args.tls or any(tls_files.values()):
+        overrides.append("client.tls.enabled=true")
+        overrides += [f"client.tls.{k}={v}" for k, v in tls_files.items() if v]
     return load_client_settings(overrides, config_name=args.config)

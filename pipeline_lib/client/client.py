@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
@@ -26,6 +26,7 @@ from pipeline_lib.client.retry import call_with_retries
 from pipeline_lib.client.settings import ClientSettings
 from pipeline_lib.client.streaming import PixelStream
 from pipeline_lib.client.transport import GrpcTransport, Transport, make_transport
+from pipeline_lib.model_probe import PROBE_CONTEXT, PROBE_SESSION, PROBE_TEXT
 
 log = logging.getLogger(__name__)
 _DEFAULT = object()
@@ -38,10 +39,12 @@ class HealthReport:
     ready: bool
     models: dict[str, bool]  # every model in the repository (and every variant's) -> ready
     error: str | None = None  # why the server could not be asked, if it could not
+    probes: dict[str, str | None] = field(default_factory=dict)  # model -> None (answered) or why not
 
     @property
     def healthy(self) -> bool:
-        return self.live and self.ready and bool(self.models) and all(self.models.values())
+        return (self.live and self.ready and bool(self.models) and all(self.models.values())
+                and not any(self.probes.values()))
 
 
 class PixelClient:
@@ -78,7 +81,7 @@ class PixelClient:
     def transport(self) -> Transport:
         # Created on first use, inside the running event loop the channel will belong to.
         if self._transport is None:
-            self._transport = make_transport(self.settings.protocol, self.url)
+            self._transport = make_transport(self.settings.protocol, self.url, self.settings.tls)
         return self._transport
 
     @property
@@ -87,7 +90,7 @@ class PixelClient:
         if self.settings.protocol == "grpc":
             return self.transport  # type: ignore[return-value]
         if self._grpc_for_streams is None:
-            self._grpc_for_streams = GrpcTransport(self.settings.grpc_url)
+            self._grpc_for_streams = GrpcTransport(self.settings.grpc_url, self.settings.tls)
         return self._grpc_for_streams
 
     async def __aenter__(self) -> PixelClient:
@@ -259,15 +262,21 @@ class PixelClient:
             top_p=request.top_p, seed=request.seed,
         )
 
-    async def health(self) -> HealthReport:
-        """Server liveness, readiness and each model's readiness; never raises for a down server."""
+    async def health(self, *, probe: bool = True) -> HealthReport:
+        """Server liveness, readiness, each model's readiness and (with `probe`) one tiny real
+        inference per A/B variant: on Triton 2.51 a model whose Python stub died stays "ready",
+        only a request shows it. Never raises for a down server."""
         t = self.settings.health_timeout_s
         try:
             async with asyncio.timeout(t * 3):
                 live = await self.transport.server_live(t)
                 ready = await self.transport.server_ready(t)
-                names = {m["name"] for m in await self.transport.model_index(t) if "name" in m}
-                names |= {v.model_name for v in self.router.variants}
+                names = {v.model_name for v in self.router.variants}
+                try:
+                    names |= {m["name"] for m in await self.transport.model_index(t)
+                              if "name" in m}
+                except Exception:  # noqa: BLE001 -- the index is an admin API, behind the key
+                    log.debug("model index refused (restricted); checking the variants only")
                 models = {}
                 for name in sorted(names):
                     version = next((v.model_version for v in self.router.variants
@@ -277,5 +286,30 @@ class PixelClient:
             error = classify(exc, url=self.url) if not isinstance(exc, TimeoutError) else None
             detail = str(error) if error else f"no answer within {t * 3:.0f}s"
             return HealthReport(self.url, False, False, {}, detail)
-        return HealthReport(self.url, live, ready, models)
+        probes = ({v.model_name: await self._probe(v, t) for v in self.router.variants}
+                  if probe and live else {})
+        return HealthReport(self.url, live, ready, models, probes=probes)
 
+    async def _probe(self, variant: Variant, timeout_s: float) -> str | None:
+        """None when `variant` answered a one-token request in time, else why not."""
+        inputs = encode_inputs(text=PROBE_TEXT, session_id=PROBE_SESSION,
+                               context_type=PROBE_CONTEXT)
+        one_token = GenerationOptions(max_new_tokens=1).tensors()
+        for generation in (one_token, {}):  # the run-to-completion ensemble takes no options
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self.transport.infer(
+                        model_name=variant.model_name, model_version=variant.model_version,
+                        inputs={**inputs, **generation}, request_id="health-probe",
+                        timeout_s=timeout_s)
+                return None
+            except TimeoutError:
+                return f"no answer within {timeout_s:.0f}s"
+            except Exception as exc:  # noqa: BLE001 -- reported, not raised
+                error = classify(exc, url=self.url)
+                if error.kind == "overloaded":
+                    return None  # it runs; it is busy
+                if getattr(error, "field", None) == "max_new_tokens" and generation:
+                    continue
+                return str(error)
+        return "refused the probe"
