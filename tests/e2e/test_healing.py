@@ -1,6 +1,7 @@
 """A Python stub SIGKILLed (as an out-of-memory kill would): `pixel health` reports it at once,
 requests fail as *unavailable* (retryable) while the supervisor reloads the model, and the next
-request after healing is answered, without an operator. Its own server: never the shared one's."""
+request after healing is answered, without an operator. On the extra `secured_server` (gRPC
+mutual TLS), never the shared one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,9 +21,7 @@ import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
 from pipeline_lib.client import PixelClient, ServerUnavailableError, load_client_settings
-from pipeline_lib.serving_stack import server_from_overrides
 from pipeline_lib.stub_processes import live_stubs
-from pipeline_lib.supervisor import HealingPolicy, Supervisor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,37 +35,18 @@ def wait_for(condition, *, limit_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def healing_server(tmp_path_factory, free_ports, e2e_overrides):
-    server = server_from_overrides(
-        e2e_overrides, repository=tmp_path_factory.mktemp("healing-repository"),
-        http_port=free_ports(), grpc_port=free_ports(), metrics_port=free_ports(),
-        log_file=tmp_path_factory.mktemp("healing-logs") / "tritonserver.log",
-        # A reloaded model's old instance (its stub dead) never finishes unloading on 2.51, so
-        # a healed server's stop waits this long: keep it short here.
-        exit_timeout_s=3)
-    server.start()
-    stop = threading.Event()
-    supervisor = Supervisor(server, admin_key=server.admin_key,
-                            policy=HealingPolicy(poll_interval_s=0.5, probe_interval_s=0))
-    thread = threading.Thread(target=supervisor.run, args=(stop,), daemon=True)
-    thread.start()
-    wait_for(lambda: supervisor.state == "watching", limit_s=30, what="supervisor start")
-    yield server, supervisor
-    stop.set()
-    thread.join(timeout=60)
-    server.stop()
-
-
-def client_settings(server, **extra):
+def client_settings(server, tls, **extra):
     return load_client_settings([
         f"client.grpc_url={server.grpc_url}", f"client.http_url={server.http_url}",
-        "client.cache.backend=none", "client.timeout_s=60",
-        *[f"client.{k}={v}" for k, v in extra.items()]])
+        "client.cache.backend=none", "client.timeout_s=60", "client.tls.enabled=true",
+        f"client.tls.ca={tls.ca}", f"client.tls.cert={tls.client_cert}",
+        f"client.tls.key={tls.client_key}", *[f"client.{k}={v}" for k, v in extra.items()]])
 
 
-def raw_infer(server) -> None:
-    with grpcclient.InferenceServerClient(server.grpc_url) as client:
+def raw_infer(server, tls) -> None:
+    with grpcclient.InferenceServerClient(
+            server.grpc_url, ssl=True, root_certificates=str(tls.ca),
+            private_key=str(tls.client_key), certificate_chain=str(tls.client_cert)) as client:
         inputs = []
         for name, value in (("text", b"Still there?"), ("session_id", b"e2e-healing"),
                             ("context_type", b"general_support")):
@@ -77,38 +56,40 @@ def raw_infer(server) -> None:
         client.infer("pixel", inputs, client_timeout=60)
 
 
-def pixel_health(server) -> tuple[int, dict]:
+def pixel_health(server, tls) -> tuple[int, dict]:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "pixel"), "health", "--json", "--url", server.grpc_url,
-         "--timeout", "10"], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+         "--timeout", "10", "--ca", str(tls.ca), "--client-cert", str(tls.client_cert),
+         "--client-key", str(tls.client_key)], capture_output=True, text=True, timeout=120)
     return result.returncode, json.loads(result.stdout)
 
 
-async def test_a_killed_lm_stub_is_reported_and_healed_without_an_operator(healing_server):
-    server, supervisor = healing_server
-    code, report = pixel_health(server)
+async def test_a_killed_lm_stub_is_reported_and_healed_without_an_operator(secured_server,
+                                                                            tls_files):
+    server, supervisor = secured_server
+    code, report = pixel_health(server, tls_files)
     assert code == 0 and report["probes"] == {"pixel": None}, report
     stub = next(s for s in live_stubs(server.process.pid).values() if s.model == "pixel_lm")
 
     os.kill(stub.pid, signal.SIGKILL)
     wait_for(lambda: supervisor.state == "healing", limit_s=30, what="detection of the dead stub")
-    code, report = pixel_health(server)
+    code, report = pixel_health(server, tls_files)
     assert code == 1 and "not healthy" in report["probes"]["pixel"], report
-    async with PixelClient(client_settings(server, **{"retry.max_attempts": 1})) as client:
+    async with PixelClient(client_settings(server, tls_files, **{"retry.max_attempts": 1})) as client:
         with pytest.raises(ServerUnavailableError) as info:
             await client.infer("Are you there?", "e2e-healing")
         assert info.value.retryable
     # The status itself is UNAVAILABLE, not INTERNAL: the orchestrator maps the dead dependency.
     with pytest.raises(InferenceServerException) as raw:
-        raw_infer(server)
+        raw_infer(server, tls_files)
     assert raw.value.status() == "StatusCode.UNAVAILABLE", raw.value.message()
     assert supervisor.state == "healing", "healed before the in-healing checks ran"
 
     wait_for(lambda: supervisor.heals == 1, limit_s=240, what="healing")
     assert supervisor.state == "watching"
     assert "pixel_lm_0_0" in live_stubs(server.process.pid)
-    async with PixelClient(client_settings(server)) as client:
+    async with PixelClient(client_settings(server, tls_files)) as client:
         result = await client.infer("Hello again, are you back?", "e2e-healing")
         assert result.response_text
-    code, report = pixel_health(server)
+    code, report = pixel_health(server, tls_files)
     assert code == 0, report
