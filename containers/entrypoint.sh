@@ -13,6 +13,7 @@
 #                              died, else restarts the server; exits when healing fails); 0: exec it
 #   PIXEL_PROBE_INTERVAL_S     seconds between the supervisor's tiny inference probes (0: stubs only)
 #   PIXEL_PROBE_MODEL          the unary model it probes (default pixel)
+#   PIXEL_SUPERVISOR_STATUS    where it writes its state for healthcheck.py (/tmp/pixel-supervisor.json)
 #   PIXEL_ENTRYPOINT_PRINT=1   print the command line, one argument a line, and exit (for tests)
 set -euo pipefail
 
@@ -87,6 +88,7 @@ if [[ "${PIXEL_SUPERVISE:-1}" == "1" ]]; then
     exec "${PIXEL_PYTHON:-python3}" -m pipeline_lib.supervised_command \
         --http-url "127.0.0.1:${http_port}" --exit-timeout "$exit_timeout" \
         --probe-interval "${PIXEL_PROBE_INTERVAL_S:-15}" --probe-model "${PIXEL_PROBE_MODEL:-pixel}" \
+        --status-file "${PIXEL_SUPERVISOR_STATUS:-/tmp/pixel-supervisor.json}" \
         -- "$server_bin" "${args[@]}" "$@"
 fi
 # exec: tritonserver replaces this shell, so SIGTERM reaches it directly and it drains in-flight requests.

@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipeline_lib.supervisor import HealingPolicy, Supervisor
 
@@ -75,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="seconds between tiny inference probes (0: watch the stubs only)")
     parser.add_argument("--probe-model", default=HealingPolicy.probe_model,
                         help="the unary model the probe asks for one token")
+    parser.add_argument("--status-file", type=Path, default=Path("/tmp/pixel-supervisor.json"),
+                        help="where the supervisor writes its state for the health check")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- tritonserver and its flags")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -98,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     supervisor = Supervisor(server, admin_key=admin_key,
                             policy=HealingPolicy(probe_interval_s=args.probe_interval,
-                                                probe_model=args.probe_model))
+                                                probe_model=args.probe_model),
+                            status_file=args.status_file)
     code = supervisor.run(stop)
     exit_code = server.stop()
     return code if code else (exit_code or 0)  # 1: healing gave up; else how the server stopped

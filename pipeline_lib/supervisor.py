@@ -17,12 +17,15 @@ Each step is one log line saying what happened.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from pipeline_lib.model_probe import probe_model
@@ -67,8 +70,10 @@ def reload_model(http_url: str, model: str, *, admin_key: str, timeout_s: float)
 
 class Supervisor:
     def __init__(self, server: SupervisedServer, *, admin_key: str,
-                 policy: HealingPolicy | None = None):
+                 policy: HealingPolicy | None = None, status_file: Path | None = None):
         self.server = server
+        # Read by the container's health check: state, heals, and a heartbeat (`updated`).
+        self.status_file = Path(status_file) if status_file else None
         self.admin_key = admin_key
         self.policy = policy or HealingPolicy()
         self.expected: dict[str, Stub] = {}
@@ -101,18 +106,29 @@ class Supervisor:
                 return f"{self._probe_failures} probes of {result.model} failed: {result.detail}", []
         return None
 
+    def write_status(self, detail: str = "") -> None:
+        if self.status_file is None:
+            return
+        tmp = self.status_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"state": self.state, "heals": self.heals,
+                                   "updated": time.time(), "detail": detail}))
+        os.replace(tmp, self.status_file)
+
     def run(self, stop: threading.Event) -> int:
         """Supervise until `stop` is set (0) or healing failed too often (1)."""
         self.baseline()
         self.state = "watching"
+        self.write_status()
         failures, backoff = 0, self.policy.backoff_initial_s
         while not stop.wait(self.policy.poll_interval_s):
             found = self.problem()
             if found is None:
+                self.write_status()
                 continue
             what, dead = found
             detected = time.monotonic()
             self.state = "healing"
+            self.write_status(what)
             log.error("supervisor: %s; healing", what)
             while not stop.is_set():
                 if self.heal(dead):
@@ -122,14 +138,17 @@ class Supervisor:
                                 self.last_heal_s, self.heals)
                     failures, backoff = 0, self.policy.backoff_initial_s
                     self.state = "watching"
+                    self.write_status()
                     break
                 failures += 1
                 if failures >= self.policy.max_heal_failures:
                     log.critical("supervisor: %d heals failed in a row; giving up so the "
                                  "container (or pod) is restarted", failures)
                     self.state = "gave_up"
+                    self.write_status(what)
                     return 1
                 log.error("supervisor: heal attempt %d failed; next in %.0f s", failures, backoff)
+                self.write_status(f"{what}; {failures} heal attempt(s) failed")
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.policy.backoff_max_s)
                 dead = []  # a failed reload is followed by a restart

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789"
 LOG_PATH: list[Path] = []  # the entrypoint's output (server and supervisor), set by the fixture
+STATUS_PATH: list[Path] = []  # the supervisor's status file, set by the fixture
 
 ECHO_CONFIG = """name: "echo"
 backend: "python"
@@ -74,9 +75,10 @@ def entrypoint_server(tmp_path_factory):
     env = TritonServer(repository=repository, models=["echo"]).environment(server_dir)
     # Supervised as in the container; the echo model is no `pixel`: watch the stubs, no probe.
     env.update(PIXEL_MODEL_REPOSITORY=str(repository), TRITON_ADMIN_KEY=ADMIN_KEY,
-               PIXEL_PROBE_INTERVAL_S="0",
+               PIXEL_PROBE_INTERVAL_S="0", PIXEL_SUPERVISOR_STATUS=str(STATUS_PATH[0]),
                TRITON_EXIT_TIMEOUT_SECS="10", TRITON_SERVER_BIN=str(server_dir / "bin" / "tritonserver"))
     LOG_PATH[:] = [tmp_path_factory.mktemp("logs") / "entrypoint.log"]
+    STATUS_PATH[:] = [LOG_PATH[0].parent / "supervisor.json"]
     log = LOG_PATH[0].open("wb")
     # The PyPI build needs its backend folder; later flags override the entrypoint's ports.
     process = subprocess.Popen(
@@ -101,11 +103,15 @@ def entrypoint_server(tmp_path_factory):
         process.wait()
 
 
-def test_health_check_passes_on_the_entrypoint_server(entrypoint_server):
+@pytest.mark.parametrize("mode", ["readiness", "liveness"])
+def test_health_check_passes_on_the_entrypoint_server(entrypoint_server, mode):
     base, _ = entrypoint_server
     result = subprocess.run([sys.executable, str(REPO / "containers" / "healthcheck.py"), "--url", base,
-                             "--model", "echo"], capture_output=True, text=True, timeout=60)
+                             "--mode", mode, "--model", "echo", "--probe-model", "",
+                             "--status-file", str(STATUS_PATH[0])],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+    assert "supervisor watching" in result.stderr  # the supervisor's heartbeat was read
 
 
 def test_admin_apis_need_the_key(entrypoint_server):
