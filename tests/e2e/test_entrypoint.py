@@ -73,12 +73,12 @@ def entrypoint_server(tmp_path_factory):
     server_dir = prepare_server_dir()
     http, grpc, metrics = free_port(), free_port(), free_port()
     env = TritonServer(repository=repository, models=["echo"]).environment(server_dir)
+    LOG_PATH[:] = [tmp_path_factory.mktemp("logs") / "entrypoint.log"]
+    STATUS_PATH[:] = [LOG_PATH[0].parent / "supervisor.json"]
     # Supervised as in the container; the echo model is no `pixel`: watch the stubs, no probe.
     env.update(PIXEL_MODEL_REPOSITORY=str(repository), TRITON_ADMIN_KEY=ADMIN_KEY,
                PIXEL_PROBE_INTERVAL_S="0", PIXEL_SUPERVISOR_STATUS=str(STATUS_PATH[0]),
                TRITON_EXIT_TIMEOUT_SECS="10", TRITON_SERVER_BIN=str(server_dir / "bin" / "tritonserver"))
-    LOG_PATH[:] = [tmp_path_factory.mktemp("logs") / "entrypoint.log"]
-    STATUS_PATH[:] = [LOG_PATH[0].parent / "supervisor.json"]
     log = LOG_PATH[0].open("wb")
     # The PyPI build needs its backend folder; later flags override the entrypoint's ports.
     process = subprocess.Popen(
