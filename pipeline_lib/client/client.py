@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
 from pipeline_lib.client.cache import CacheUnavailable, ResultCache, build_cache, cache_key
-from pipeline_lib.client.errors import ClientError, classify
+from pipeline_lib.client.errors import ClientError, OutcomesBackedUpError, classify
 from pipeline_lib.client.metrics import ClientMetrics, context_label
 from pipeline_lib.client.recording import OutcomeRecorder, record_outcome
 from pipeline_lib.client.request import GenerationOptions, check_request
@@ -26,6 +26,7 @@ from pipeline_lib.client.retry import call_with_retries
 from pipeline_lib.client.settings import ClientSettings
 from pipeline_lib.client.streaming import PixelStream
 from pipeline_lib.client.transport import GrpcTransport, Transport, make_transport
+from pipeline_lib.errors import PixelError
 from pipeline_lib.model_probe import PROBE_CONTEXT, PROBE_SESSION, PROBE_TEXT
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class HealthReport:
     @property
     def healthy(self) -> bool:
         return (self.live and self.ready and bool(self.models) and all(self.models.values())
-                and not any(self.probes.values()))
+                and not any(self.probes.values()) and self.error is None)
 
 
 class PixelClient:
@@ -128,6 +129,7 @@ class PixelClient:
         options (engine models only; None = the server's default) also bypass the cache.
         """
         check_request(text, session_id, context_type)
+        self._check_recording()
         generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
         started = time.perf_counter()
         variant = self.router.assign(session_id)
@@ -209,6 +211,19 @@ class PixelClient:
             await self.cache.put(key, outputs)
         return outputs, False, attempts
 
+    def _check_recording(self) -> None:
+        """fail_closed at the spool's cap: refuse before any work (its outcome could not be kept)."""
+        check = getattr(self.recorder, "check_accepting", None)
+        if check is None:
+            return
+        try:
+            check()
+        except PixelError as exc:
+            self.metrics.errors.labels(self.router.variants[0].name, "unavailable").inc()
+            raise OutcomesBackedUpError(str(exc)) from None
+        finally:
+            self.metrics.observe_spool(self.recorder)
+
     async def _record(self, request_id, session_id, variant, context_type, text, latency_ms,
                       result, error_kind) -> None:
         if self.recorder is None:
@@ -218,6 +233,7 @@ class PixelClient:
             context_type=context_type, user_text=text, latency_ms=latency_ms, result=result,
             error_kind=error_kind,
         )
+        self.metrics.observe_spool(self.recorder)
 
     def stream(
         self,
@@ -235,6 +251,7 @@ class PixelClient:
         then the PixelResult. Retried only before the first event; closing it early cancels the
         server's work; recorded once. `timeout` covers the whole stream. See streaming.py."""
         check_request(text, session_id, context_type)
+        self._check_recording()
         generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
         inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type,
                                generation=generation.tensors())
@@ -288,7 +305,10 @@ class PixelClient:
             return HealthReport(self.url, False, False, {}, detail)
         probes = ({v.model_name: await self._probe(v, t) for v in self.router.variants}
                   if probe and live else {})
-        return HealthReport(self.url, live, ready, models, probes=probes)
+        backed_up = None
+        if self.recorder is not None and not getattr(self.recorder, "accepting", True):
+            backed_up = "outcome spool at its cap (fail_closed): new calls refused until it drains"
+        return HealthReport(self.url, live, ready, models, error=backed_up, probes=probes)
 
     async def _probe(self, variant: Variant, timeout_s: float) -> str | None:
         """None when `variant` answered a one-token request in time, else why not."""

@@ -72,6 +72,17 @@ class ServerUnavailableError(ClientError):
         self.detail = detail
 
 
+class OutcomesBackedUpError(ClientError):
+    """The outcome spool is at its cap (store.spool.at_cap=fail_closed): this client refuses new
+    calls until the database takes the spooled outcomes. Retry later."""
+
+    kind = "unavailable"
+    retryable = True
+
+    def __init__(self, detail: str):
+        super().__init__(f"not taking new calls: {detail}")
+
+
 class ServerOverloadedError(ClientError):
     """The server refused the request because its queue is full or the queue wait expired."""
 
