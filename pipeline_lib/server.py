@@ -109,6 +109,12 @@ def admin_key_from_env() -> str:
     return key
 
 
+def admin_headers(key: str, *, protocol: str = "http") -> dict[str, str]:
+    """The header that opens the restricted APIs. Triton's gRPC frontend reads the metadata key
+    with its own prefix (checked on 2.51: it asks for 'triton-grpc-protocol-admin-key')."""
+    return {("admin-key" if protocol == "http" else "triton-grpc-protocol-admin-key"): key}
+
+
 @dataclass(frozen=True)
 class GrpcTls:
     """gRPC TLS: the server's certificate and key (PEM); a client CA turns on mutual TLS."""

@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline_lib.model_probe import probe_model
+from pipeline_lib.server import admin_headers
 from pipeline_lib.stub_processes import Stub, dead_stubs, live_stubs
 
 log = logging.getLogger(__name__)
-
-ADMIN_KEY_HEADER = "admin-key"
 
 
 class SupervisedServer(Protocol):
@@ -62,7 +61,7 @@ def reload_model(http_url: str, model: str, *, admin_key: str, timeout_s: float)
     """Triton's model-control load (a reload when the model is loaded); raises on refusal."""
     request = urllib.request.Request(
         f"http://{http_url}/v2/repository/models/{model}/load", data=b"{}", method="POST",
-        headers={ADMIN_KEY_HEADER: admin_key, "Content-Type": "application/json"})
+        headers={**admin_headers(admin_key), "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (local)
         if response.status != 200:
             raise OSError(f"load {model} answered HTTP {response.status}")

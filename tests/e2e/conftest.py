@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import threading
 import time
 
 import pytest
 
-from pipeline_lib.server import GrpcTls
+from pipeline_lib.server import ADMIN_KEY_ENV, GrpcTls
 from pipeline_lib.serving_stack import server_from_overrides
 from pipeline_lib.supervisor import HealingPolicy, Supervisor
 from tests.e2e.certificates import make_tls_files
@@ -26,7 +28,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def triton_server(tmp_path_factory):
-    """A started TritonServer: .grpc_url, .http_url, .metrics_url, .stop(), .start()."""
+    """A started TritonServer: .grpc_url, .http_url, .metrics_url, .stop(), .start().
+    Its admin key is also put in TRITON_ADMIN_KEY, so tools run as subprocesses (the benchmark
+    harness reads Triton's statistics) can open the locked admin APIs."""
+    os.environ.setdefault(ADMIN_KEY_ENV, secrets.token_urlsafe(24))
     server = server_from_overrides(
         E2E_OVERRIDES,
         repository=tmp_path_factory.mktemp("repository"),

@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from conftest import REPO, run_tool
+from tests.unit.deploy.conftest import REPO, run_tool
 
 DOCKERFILE = REPO / "containers" / "Dockerfile"
 ENTRYPOINT = REPO / "containers" / "entrypoint.sh"

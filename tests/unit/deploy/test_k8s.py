@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import REPO, run_tool
+from tests.unit.deploy.conftest import REPO, run_tool
 
 K8S = REPO / "deploy" / "k8s"
 # 1.30: the first release where preStop `sleep` is on by default.

@@ -3,7 +3,7 @@ own unit tests (alerts.test.yml) show each alert firing and staying quiet on syn
 
 from __future__ import annotations
 
-from conftest import REPO, run_tool
+from tests.unit.deploy.conftest import REPO, run_tool
 
 PROM = REPO / "containers" / "prometheus"
 
