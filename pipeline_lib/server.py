@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline_lib.checkpoints import state_dir
+from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers  # noqa: F401 (re-exported)
 from pipeline_lib.errors import ConfigError, ServerError, SetupError
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 # APIs that change or reveal server state: only a caller holding the admin key (the supervisor)
 # reaches them. Inference, health and metadata stay open.
 RESTRICTED_APIS = "model-repository,model-config,shared-memory,statistics,trace,logging"
-ADMIN_KEY_ENV = "TRITON_ADMIN_KEY"
 _ADMIN_KEY_RULE = re.compile(r"^[A-Za-z0-9._~-]{16,}$")
 
 # Python backend threads serving BLS calls: above the orchestrators' max_in_flight summed over
@@ -107,12 +107,6 @@ def admin_key_from_env() -> str:
         raise ConfigError(f"{ADMIN_KEY_ENV} must be 16+ characters of [A-Za-z0-9._~-] "
                           "(it travels in a header)")
     return key
-
-
-def admin_headers(key: str, *, protocol: str = "http") -> dict[str, str]:
-    """The header that opens the restricted APIs. Triton's gRPC frontend reads the metadata key
-    with its own prefix (checked on 2.51: it asks for 'triton-grpc-protocol-admin-key')."""
-    return {("admin-key" if protocol == "http" else "triton-grpc-protocol-admin-key"): key}
 
 
 @dataclass(frozen=True)

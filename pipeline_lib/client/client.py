@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from pipeline_lib.client.retry import call_with_retries
 from pipeline_lib.client.settings import ClientSettings
 from pipeline_lib.client.streaming import PixelStream
 from pipeline_lib.client.transport import GrpcTransport, Transport, make_transport
+from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers
 from pipeline_lib.errors import PixelError
 from pipeline_lib.model_probe import PROBE_CONTEXT, PROBE_SESSION, PROBE_TEXT
 
@@ -289,10 +291,12 @@ class PixelClient:
                 live = await self.transport.server_live(t)
                 ready = await self.transport.server_ready(t)
                 names = {v.model_name for v in self.router.variants}
-                try:
-                    names |= {m["name"] for m in await self.transport.model_index(t)
+                try:  # an admin API: listed with TRITON_ADMIN_KEY, else the variants only
+                    key = os.environ.get(ADMIN_KEY_ENV)
+                    headers = admin_headers(key, protocol=self.settings.protocol) if key else None
+                    names |= {m["name"] for m in await self.transport.model_index(t, headers)
                               if "name" in m}
-                except Exception:  # noqa: BLE001 -- the index is an admin API, behind the key
+                except Exception:  # noqa: BLE001 -- refused without the key
                     log.debug("model index refused (restricted); checking the variants only")
                 models = {}
                 for name in sorted(names):

@@ -59,7 +59,7 @@ class Transport(Protocol):
 
     async def model_ready(self, name: str, version: str, timeout_s: float) -> bool: ...
 
-    async def model_index(self, timeout_s: float) -> list[dict]: ...
+    async def model_index(self, timeout_s: float, headers: dict | None = None) -> list[dict]: ...
 
     async def close(self) -> None: ...
 
@@ -167,9 +167,9 @@ class GrpcTransport:
     async def model_ready(self, name, version, timeout_s):
         return bool(await self._client.is_model_ready(name, version, client_timeout=timeout_s))
 
-    async def model_index(self, timeout_s):
+    async def model_index(self, timeout_s, headers=None):
         index = await self._client.get_model_repository_index(
-            as_json=True, client_timeout=timeout_s
+            as_json=True, client_timeout=timeout_s, headers=headers
         )
         return list(index.get("models", []))
 
@@ -213,8 +213,8 @@ class HttpTransport:
     async def model_ready(self, name, version, timeout_s):
         return bool(await self._client.is_model_ready(name, version))
 
-    async def model_index(self, timeout_s):
-        return list(await self._client.get_model_repository_index())
+    async def model_index(self, timeout_s, headers=None):
+        return list(await self._client.get_model_repository_index(headers=headers))
 
     async def close(self):
         await self._client.close()

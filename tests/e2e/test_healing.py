@@ -38,7 +38,7 @@ def wait_for(condition, *, limit_s: float, what: str) -> None:
 def client_settings(server, tls, **extra):
     return load_client_settings([
         f"client.grpc_url={server.grpc_url}", f"client.http_url={server.http_url}",
-        "client.cache.backend=none", "client.timeout_s=60", "client.tls.enabled=true",
+        "client.cache.backend=none", "client.timeout_s=300", "client.tls.enabled=true",
         f"client.tls.ca={tls.ca}", f"client.tls.cert={tls.client_cert}",
         f"client.tls.key={tls.client_key}", *[f"client.{k}={v}" for k, v in extra.items()]])
 

@@ -36,7 +36,8 @@ def http_status(url: str, key: str | None = None, method: str = "GET") -> int:
 async def test_a_client_with_the_ca_and_its_certificate_is_answered(secured_server, tls_files):
     server, _ = secured_server
     settings = load_client_settings([
-        f"client.grpc_url={server.grpc_url}", "client.cache.backend=none", "client.tls.enabled=true",
+        f"client.grpc_url={server.grpc_url}", "client.cache.backend=none", "client.timeout_s=300",
+        "client.tls.enabled=true",
         f"client.tls.ca={tls_files.ca}", f"client.tls.cert={tls_files.client_cert}",
         f"client.tls.key={tls_files.client_key}"])
     async with PixelClient(settings) as client:
