@@ -91,7 +91,8 @@ def entrypoint_server(tmp_path_factory):
     for _ in range(240):
         if process.poll() is not None:
             pytest.fail(f"entrypoint exited with {process.returncode}: see {log.name}")
-        if status(f"{base}/v2/models/echo/ready") == 200:
+        # Ready, and the supervisor watching (it writes its status once the server is up).
+        if status(f"{base}/v2/models/echo/ready") == 200 and STATUS_PATH[0].exists():
             break
         time.sleep(0.5)
     else:
