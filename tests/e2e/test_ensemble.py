@@ -5,6 +5,7 @@ On the engine (the default) `pixel` is the unary orchestrator; its tensors are t
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -169,3 +170,14 @@ def test_overlong_text_is_cut_from_the_left_and_still_answered(triton_server):
     history = " ".join(f"Earlier I said thing number {i}." for i in range(150))  # > 512 tokens, < 8000 chars
     out = infer(triton_server, (history + " Right now I just feel tired.").encode())
     assert out["response_text"][0, 0].decode().strip()
+
+
+def test_tritons_http_frontend_answers_malformed_json_with_500(triton_server):
+    """Upstream behaviour our docs state (README, "Bad input"): not 400. The server keeps serving."""
+    request = urllib.request.Request(f"http://{triton_server.http_url}/v2/models/pixel/infer",
+                                     data=b'{"inputs": [', method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=30)
+    assert info.value.code == 500
+    assert triton_server.model_ready("pixel")
