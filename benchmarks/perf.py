@@ -109,7 +109,7 @@ def start_server(overrides: list[str], work: Path):
     """The ensemble plus the baseline on free ports, performance profile."""
     from pipeline_lib.config.baseline import BASELINE_NAME, install_baseline
     from pipeline_lib.serving_stack import server_from_overrides
-    from pipeline_lib.server import ADMIN_KEY_ENV
+    from pipeline_lib.contract import ADMIN_KEY_ENV
 
     # One key for the server and for server_stats (statistics are an admin API).
     os.environ.setdefault(ADMIN_KEY_ENV, secrets.token_urlsafe(24))

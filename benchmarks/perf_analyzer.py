@@ -22,8 +22,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers
 from pipeline_lib.errors import PixelError
-from pipeline_lib.server import ADMIN_KEY_ENV, admin_headers
 
 
 class BenchmarkError(PixelError):

@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from pipeline_lib.server import ADMIN_KEY_ENV, admin_headers
+from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers
 
 PHASES = ("queue", "compute_input", "compute_infer", "compute_output")
 

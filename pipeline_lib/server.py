@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline_lib.checkpoints import state_dir
-from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers  # noqa: F401 (re-exported)
+from pipeline_lib.contract import ADMIN_KEY_ENV
 from pipeline_lib.errors import ConfigError, ServerError, SetupError
 
 log = logging.getLogger(__name__)

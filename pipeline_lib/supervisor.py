@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline_lib.model_probe import probe_model
-from pipeline_lib.server import admin_headers
+from pipeline_lib.contract import admin_headers
 from pipeline_lib.stub_processes import Stub, dead_stubs, live_stubs
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ mutual TLS), never the shared one."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
