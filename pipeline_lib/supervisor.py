@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pipeline_lib.model_probe import probe_model
 from pipeline_lib.contract import admin_headers
+from pipeline_lib.model_probe import probe_model
 from pipeline_lib.stub_processes import Stub, dead_stubs, live_stubs
 
 log = logging.getLogger(__name__)
