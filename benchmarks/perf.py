@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
@@ -108,6 +109,10 @@ def start_server(overrides: list[str], work: Path):
     """The ensemble plus the baseline on free ports, performance profile."""
     from pipeline_lib.config.baseline import BASELINE_NAME, install_baseline
     from pipeline_lib.serving_stack import server_from_overrides
+    from pipeline_lib.contract import ADMIN_KEY_ENV
+
+    # One key for the server and for server_stats (statistics are an admin API).
+    os.environ.setdefault(ADMIN_KEY_ENV, secrets.token_urlsafe(24))
 
     repository = work / "repository"
     server = server_from_overrides(overrides, repository=repository, http_port=free_port(),

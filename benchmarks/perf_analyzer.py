@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers
 from pipeline_lib.errors import PixelError
 
 
@@ -136,6 +137,10 @@ def measure(binary: Path, *, model: str, url: str, input_data: Path, concurrency
     if export_path is not None:
         export_path.unlink(missing_ok=True)
         cmd += ["--profile-export-file", str(export_path)]
+    if os.environ.get(ADMIN_KEY_ENV):
+        # perf_analyzer reads the model config and Triton's statistics: admin APIs, locked.
+        ((name, value),) = admin_headers(os.environ[ADMIN_KEY_ENV], protocol="grpc").items()
+        cmd += ["-H", f"{name}:{value}"]
     csv_path.unlink(missing_ok=True)
     try:
         proc = subprocess.run(cmd, env=perf_env(), capture_output=True, text=True, timeout=timeout_s)

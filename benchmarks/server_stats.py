@@ -7,8 +7,11 @@ batch size over exactly the requests the point sent (warm-up included, which is 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+
+from pipeline_lib.contract import ADMIN_KEY_ENV, admin_headers
 
 PHASES = ("queue", "compute_input", "compute_infer", "compute_output")
 
@@ -23,8 +26,10 @@ class ModelCounters:
 
 
 def snapshot(client) -> dict[str, ModelCounters]:
-    """Counters of every loaded model (a tritonclient.grpc client)."""
-    stats = client.get_inference_statistics(as_json=True)
+    """Counters of every loaded model (a tritonclient.grpc client). Statistics are an admin API:
+    the key comes from TRITON_ADMIN_KEY (perf.py sets it for the server it starts)."""
+    headers = admin_headers(os.environ.get(ADMIN_KEY_ENV, ""), protocol="grpc")
+    stats = client.get_inference_statistics(as_json=True, headers=headers)
     out = {}
     for m in stats.get("model_stats", []):
         s = m.get("inference_stats", {})

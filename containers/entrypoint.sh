@@ -8,6 +8,12 @@
 #   TRITON_ADMIN_KEY[_FILE]    header value that unlocks the admin APIs; without it a random key is
 #                              made, so model-repository/config/statistics/trace/logging stay locked
 #   TRITON_SERVER_BIN          the tritonserver binary (tests point it at the PyPI build)
+#   PIXEL_SUPERVISE            1 (default): run tritonserver under the healing supervisor
+#                              (pipeline_lib.supervised_command: reloads a model whose Python stub
+#                              died, else restarts the server; exits when healing fails); 0: exec it
+#   PIXEL_PROBE_INTERVAL_S     seconds between the supervisor's tiny inference probes (0: stubs only)
+#   PIXEL_PROBE_MODEL          the unary model it probes (default pixel)
+#   PIXEL_SUPERVISOR_STATUS    where it writes its state for healthcheck.py (/tmp/pixel-supervisor.json)
 #   PIXEL_ENTRYPOINT_PRINT=1   print the command line, one argument a line, and exit (for tests)
 set -euo pipefail
 
@@ -43,8 +49,10 @@ restricted="model-repository,model-config,shared-memory,statistics,trace,logging
 
 args=(
     "--model-repository=${repo}"
-    # The load API can carry model code: never let a client load models in production.
-    "--model-control-mode=none"
+    # Explicit control, so the supervisor can reload a model whose Python stub died. The load API
+    # can carry model code: it answers only with the admin key (restricted below).
+    "--model-control-mode=explicit"
+    "--load-model=*"
     # Configs are rendered and validated at build time; do not let Triton guess missing fields.
     "--disable-auto-complete-config"
     "--strict-readiness=true"
@@ -72,5 +80,16 @@ if [[ "${PIXEL_ENTRYPOINT_PRINT:-0}" == "1" ]]; then
 fi
 
 echo "entrypoint: profile=${PIXEL_PROFILE:-unset} repository=${repo} exit-timeout=${exit_timeout}s" >&2
+if [[ "${PIXEL_SUPERVISE:-1}" == "1" ]]; then
+    # exec: the supervisor is PID 1; SIGTERM makes it stop tritonserver (which drains) and exit.
+    export TRITON_ADMIN_KEY="$admin_key"
+    http_port=8000
+    for arg in "$@"; do [[ "$arg" == --http-port=* ]] && http_port="${arg#--http-port=}"; done
+    exec "${PIXEL_PYTHON:-python3}" -m pipeline_lib.supervised_command \
+        --http-url "127.0.0.1:${http_port}" --exit-timeout "$exit_timeout" \
+        --probe-interval "${PIXEL_PROBE_INTERVAL_S:-15}" --probe-model "${PIXEL_PROBE_MODEL:-pixel}" \
+        --status-file "${PIXEL_SUPERVISOR_STATUS:-/tmp/pixel-supervisor.json}" \
+        -- "$server_bin" "${args[@]}" "$@"
+fi
 # exec: tritonserver replaces this shell, so SIGTERM reaches it directly and it drains in-flight requests.
 exec "$server_bin" "${args[@]}" "$@"

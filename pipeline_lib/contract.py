@@ -139,3 +139,23 @@ STREAM_OUTPUTS = ORCHESTRATOR_OUTPUTS + (
     Tensor("stream_event", "TYPE_STRING", (1,)),
     Tensor("text_delta", "TYPE_STRING", (1,)),
 )
+
+# How Triton 2.51 words a request that reached a model whose Python stub died (python_be.cc):
+# "Stub process '<instance>' is not healthy." Both sides read it as "restarting, retry": the
+# orchestrators answer UNAVAILABLE, the client retries even when Triton itself said INTERNAL.
+STUB_DOWN_MARKERS = ("is not healthy",)
+
+
+def is_stub_down(message: str) -> bool:
+    return "Stub process" in message and any(m in message for m in STUB_DOWN_MARKERS)
+
+
+# The admin key that opens Triton's restricted APIs (model control, config, statistics, ...):
+# `pixel serve` and the container read it from this variable (a random one per start when unset).
+ADMIN_KEY_ENV = "TRITON_ADMIN_KEY"
+
+
+def admin_headers(key: str, *, protocol: str = "http") -> dict[str, str]:
+    """The header that carries the admin key. Triton's gRPC frontend reads the metadata key with
+    its own prefix (checked on 2.51: it asks for 'triton-grpc-protocol-admin-key')."""
+    return {("admin-key" if protocol == "http" else "triton-grpc-protocol-admin-key"): key}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -25,9 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline_lib.checkpoints import state_dir
-from pipeline_lib.errors import ServerError, SetupError
+from pipeline_lib.contract import ADMIN_KEY_ENV
+from pipeline_lib.errors import ConfigError, ServerError, SetupError
 
 log = logging.getLogger(__name__)
+
+# APIs that change or reveal server state: only a caller holding the admin key (the supervisor)
+# reaches them. Inference, health and metadata stay open.
+RESTRICTED_APIS = "model-repository,model-config,shared-memory,statistics,trace,logging"
+_ADMIN_KEY_RULE = re.compile(r"^[A-Za-z0-9._~-]{16,}$")
 
 # Python backend threads serving BLS calls: above the orchestrators' max_in_flight summed over
 # `pixel` and `pixel_stream` (2 x 128 in the performance profile), with room for the other calls.
@@ -91,6 +99,35 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def admin_key_from_env() -> str:
+    """TRITON_ADMIN_KEY, or a fresh random key (then nobody but this process can use the admin
+    APIs, the safe default)."""
+    key = os.environ.get(ADMIN_KEY_ENV) or secrets.token_urlsafe(24)
+    if not _ADMIN_KEY_RULE.match(key):
+        raise ConfigError(f"{ADMIN_KEY_ENV} must be 16+ characters of [A-Za-z0-9._~-] "
+                          "(it travels in a header)")
+    return key
+
+
+@dataclass(frozen=True)
+class GrpcTls:
+    """gRPC TLS: the server's certificate and key (PEM); a client CA turns on mutual TLS."""
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+    def args(self) -> list[str]:
+        for option, path in (("--tls-cert", self.cert), ("--tls-key", self.key),
+                             ("--tls-client-ca", self.client_ca)):
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"{option}: file {path} not found")
+        args = ["--grpc-use-ssl=true", f"--grpc-server-cert={self.cert}",
+                f"--grpc-server-key={self.key}"]
+        if self.client_ca is not None:
+            args += ["--grpc-use-ssl-mutual=true", f"--grpc-root-cert={self.client_ca}"]
+        return args
+
+
 @dataclass
 class TritonServer:
     repository: Path
@@ -105,6 +142,8 @@ class TritonServer:
     exit_timeout_s: int = 30
     python_thread_pool_size: int = PYTHON_THREAD_POOL_SIZE
     extra_args: Sequence[str] = ()
+    admin_key: str = field(default_factory=admin_key_from_env, repr=False)
+    grpc_tls: GrpcTls | None = None
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property
@@ -134,6 +173,12 @@ class TritonServer:
             f"--backend-config=python,thread-pool-size={self.python_thread_pool_size}",
             f"--log-verbose={self.log_verbose}",
             f"--exit-timeout-secs={self.exit_timeout_s}",
+            # Explicit control so the supervisor can reload a model whose stub died; the load
+            # API can carry model code, so it sits behind the admin key with the other admin APIs.
+            "--model-control-mode=explicit", "--load-model=*",
+            f"--grpc-restricted-protocol={RESTRICTED_APIS}:admin-key={self.admin_key}",
+            f"--http-restricted-api={RESTRICTED_APIS}:admin-key={self.admin_key}",
+            *(self.grpc_tls.args() if self.grpc_tls else ()),
             *self.extra_args,
         ]
 

@@ -22,6 +22,13 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="Hydra override of configs/application.yaml, repeatable, e.g. "
                              "-o client.cache.backend=redis")
+    parser.add_argument("--tls", action="store_true",
+                        help="connect with TLS (gRPC; HTTP only through a TLS proxy)")
+    parser.add_argument("--ca", metavar="PEM", help="CA certificate that signed the server's "
+                        "certificate (implies --tls; default: the system's CAs)")
+    parser.add_argument("--client-cert", metavar="PEM", help="this client's certificate, for "
+                        "mutual TLS (with --client-key; implies --tls)")
+    parser.add_argument("--client-key", metavar="PEM", help="the client certificate's key")
     parser.add_argument("--json", action="store_true",
                         help="print JSON on stdout instead of tables")
 
@@ -37,6 +44,10 @@ def app_config_from_args(args: argparse.Namespace, extra: list[str] | None = Non
         overrides.append(f"client.{protocol}_url={args.url}")
     if args.timeout:
         overrides.append(f"client.timeout_s={args.timeout}")
+    tls_files = {"ca": args.ca, "cert": args.client_cert, "key": args.client_key}
+    if args.tls or any(tls_files.values()):
+        overrides.append("client.tls.enabled=true")
+        overrides += [f"client.tls.{k}={v}" for k, v in tls_files.items() if v]
     return load_app_config(overrides)
 
 

@@ -13,7 +13,8 @@ It knows the server only through the ensemble's tensor names; it imports no serv
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
-from pipeline_lib.client.client import HealthReport, PixelClient
+from pipeline_lib.client.client import PixelClient
+from pipeline_lib.client.health import HealthReport
 from pipeline_lib.client.errors import (
     ClientError,
     DeadlineExceededError,

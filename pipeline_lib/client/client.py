@@ -7,19 +7,19 @@ and an optional outcome recorder. Use it as `async with PixelClient(...) as clie
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.batch import BatchOutcome, InferRequest, PixelBatchInferenceManager
 from pipeline_lib.client.cache import CacheUnavailable, ResultCache, build_cache, cache_key
-from pipeline_lib.client.errors import ClientError, classify
+from pipeline_lib.client.errors import ClientError, OutcomesBackedUpError, classify
+from pipeline_lib.client.health import HealthReport, check_health
 from pipeline_lib.client.metrics import ClientMetrics, context_label
 from pipeline_lib.client.recording import OutcomeRecorder, record_outcome
 from pipeline_lib.client.request import GenerationOptions, check_request, conversation_tensors
@@ -28,22 +28,10 @@ from pipeline_lib.client.retry import call_with_retries
 from pipeline_lib.client.settings import ClientSettings
 from pipeline_lib.client.streaming import PixelStream
 from pipeline_lib.client.transport import GrpcTransport, Transport, make_transport
+from pipeline_lib.errors import PixelError
 
 log = logging.getLogger(__name__)
 _DEFAULT = object()
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    url: str
-    live: bool
-    ready: bool
-    models: dict[str, bool]  # every model in the repository (and every variant's) -> ready
-    error: str | None = None  # why the server could not be asked, if it could not
-
-    @property
-    def healthy(self) -> bool:
-        return self.live and self.ready and bool(self.models) and all(self.models.values())
 
 
 class PixelClient:
@@ -80,7 +68,7 @@ class PixelClient:
     def transport(self) -> Transport:
         # Created on first use, inside the running event loop the channel will belong to.
         if self._transport is None:
-            self._transport = make_transport(self.settings.protocol, self.url)
+            self._transport = make_transport(self.settings.protocol, self.url, self.settings.tls)
         return self._transport
 
     @property
@@ -89,7 +77,7 @@ class PixelClient:
         if self.settings.protocol == "grpc":
             return self.transport  # type: ignore[return-value]
         if self._grpc_for_streams is None:
-            self._grpc_for_streams = GrpcTransport(self.settings.grpc_url)
+            self._grpc_for_streams = GrpcTransport(self.settings.grpc_url, self.settings.tls)
         return self._grpc_for_streams
 
     async def __aenter__(self) -> PixelClient:
@@ -131,6 +119,7 @@ class PixelClient:
         the cache too.
         """
         check_request(text, session_id, context_type)
+        self._check_recording()
         generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
         earlier = conversation_tensors(conversation)
         started = time.perf_counter()
@@ -214,6 +203,19 @@ class PixelClient:
             await self.cache.put(key, outputs)
         return outputs, False, attempts
 
+    def _check_recording(self) -> None:
+        """fail_closed at the spool's cap: refuse before any work (its outcome could not be kept)."""
+        check = getattr(self.recorder, "check_accepting", None)
+        if check is None:
+            return
+        try:
+            check()
+        except PixelError as exc:
+            self.metrics.errors.labels(self.router.variants[0].name, "unavailable").inc()
+            raise OutcomesBackedUpError(str(exc)) from None
+        finally:
+            self.metrics.observe_spool(self.recorder)
+
     async def _record(self, request_id, session_id, variant, context_type, text, latency_ms,
                       result, error_kind) -> None:
         if self.recorder is None:
@@ -223,6 +225,7 @@ class PixelClient:
             context_type=context_type, user_text=text, latency_ms=latency_ms, result=result,
             error_kind=error_kind,
         )
+        self.metrics.observe_spool(self.recorder)
 
     def stream(
         self,
@@ -242,6 +245,7 @@ class PixelClient:
         server's work; recorded once. `timeout` covers the whole stream; `conversation` as in
         infer(). See streaming.py."""
         check_request(text, session_id, context_type)
+        self._check_recording()
         generation = GenerationOptions(max_new_tokens, temperature, top_p, seed)
         inputs = encode_inputs(text=text, session_id=session_id, context_type=context_type,
                                generation=generation.tensors(),
@@ -270,23 +274,7 @@ class PixelClient:
             top_p=request.top_p, seed=request.seed, conversation=request.conversation,
         )
 
-    async def health(self) -> HealthReport:
-        """Server liveness, readiness and each model's readiness; never raises for a down server."""
-        t = self.settings.health_timeout_s
-        try:
-            async with asyncio.timeout(t * 3):
-                live = await self.transport.server_live(t)
-                ready = await self.transport.server_ready(t)
-                names = {m["name"] for m in await self.transport.model_index(t) if "name" in m}
-                names |= {v.model_name for v in self.router.variants}
-                models = {}
-                for name in sorted(names):
-                    version = next((v.model_version for v in self.router.variants
-                                    if v.model_name == name), "")
-                    models[name] = await self.transport.model_ready(name, version, t)
-        except Exception as exc:  # noqa: BLE001 -- a health probe reports, it does not raise
-            error = classify(exc, url=self.url) if not isinstance(exc, TimeoutError) else None
-            detail = str(error) if error else f"no answer within {t * 3:.0f}s"
-            return HealthReport(self.url, False, False, {}, detail)
-        return HealthReport(self.url, live, ready, models)
-
+    async def health(self, *, probe: bool = True) -> HealthReport:
+        """Server liveness, readiness, each model's readiness and (with `probe`) one tiny real
+        request per A/B variant (health.py). Never raises for a down server."""
+        return await check_health(self, probe=probe)

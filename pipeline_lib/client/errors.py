@@ -10,7 +10,7 @@ import asyncio
 import re
 from typing import ClassVar
 
-from pipeline_lib.contract import ORCHESTRATOR_INPUTS
+from pipeline_lib.contract import ORCHESTRATOR_INPUTS, is_stub_down
 from pipeline_lib.errors import InvalidInputError, PixelError
 
 # Triton answers a full queue and an expired queue timeout (timeout_action: REJECT) with
@@ -70,6 +70,17 @@ class ServerUnavailableError(ClientError):
             f"and its models are ready (`pixel health --url {url}`)"
         )
         self.detail = detail
+
+
+class OutcomesBackedUpError(ClientError):
+    """The outcome spool is at its cap (store.spool.at_cap=fail_closed): this client refuses new
+    calls until the database takes the spooled outcomes. Retry later."""
+
+    kind = "unavailable"
+    retryable = True
+
+    def __init__(self, detail: str):
+        super().__init__(f"not taking new calls: {detail}")
 
 
 class ServerOverloadedError(ClientError):
@@ -147,6 +158,9 @@ def _by_status(url: str, status: str, message: str) -> ClientError:
     if status in ("INVALID_ARGUMENT", "400"):
         field, rule = _split_field(message)
         return InvalidRequestError(field, rule)
+    if is_stub_down(message):
+        # A model's stub died (Triton says INTERNAL/500); the server heals it: retryable.
+        return ServerUnavailableError(url, message)
     if status in ("UNAVAILABLE", "503", "RESOURCE_EXHAUSTED", "429"):
         if status in ("RESOURCE_EXHAUSTED", "429") or any(m in lowered for m in OVERLOAD_MARKERS):
             return ServerOverloadedError(url, message)
@@ -203,6 +217,6 @@ def classify_stream_error(message: str, *, url: str) -> ClientError:
         return InferenceFailedError(
             url, f"{message}; streaming needs the engine's `<model>_stream` model (lm=engine)"
         )
-    if "not ready" in lowered or "unavailable" in lowered:
+    if "not ready" in lowered or "unavailable" in lowered or is_stub_down(message):
         return ServerUnavailableError(url, message)
     return InferenceFailedError(url, message)

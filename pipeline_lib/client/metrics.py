@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import start_http_server
 
 from pipeline_lib.client.result import CONTEXT_TYPES
@@ -89,6 +89,35 @@ class ClientMetrics:
             ["variant", "context_type"],
             registry=r,
         )
+
+        # The outcome spool (store.spool): what a database outage has piled up on local disk.
+        self.spool_records = Gauge(
+            "pixel_client_spool_records", "Outcomes in the local spool, not yet in the database.",
+            registry=r)
+        self.spool_bytes = Gauge(
+            "pixel_client_spool_bytes", "Bytes of the local outcome spool.", registry=r)
+        self.spool_cap_bytes = Gauge(
+            "pixel_client_spool_cap_bytes",
+            "store.spool.max_bytes: at it, calls are refused (fail_closed) or outcomes dropped "
+            "(drop_newest).", registry=r)
+        self.spool_dropped = Counter(
+            "pixel_client_spool_dropped",
+            "Outcomes dropped at the spool's cap (store.spool.at_cap=drop_newest; each is logged).",
+            registry=r)
+        self._drops_seen = 0
+
+    def observe_spool(self, recorder) -> None:
+        """Copy a store Recorder's spool figures (any recorder without them is skipped)."""
+        usage = getattr(recorder, "usage", None)
+        if usage is None:
+            return
+        self.spool_records.set(usage.records)
+        self.spool_bytes.set(usage.bytes)
+        self.spool_cap_bytes.set(recorder.settings.spool.max_bytes)
+        new_drops = recorder.dropped - self._drops_seen
+        if new_drops > 0:
+            self.spool_dropped.inc(new_drops)
+            self._drops_seen = recorder.dropped
 
     def exposition(self) -> bytes:
         """The text the /metrics endpoint serves."""

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline_lib.client.ab import Variant, VariantRouter
 from pipeline_lib.client.retry import RetryPolicy
-from pipeline_lib.client.transport import PROTOCOLS
+from pipeline_lib.client.transport import PROTOCOLS, TlsSettings
 from pipeline_lib.errors import ConfigError
 
 CACHE_BACKENDS = ("redis", "memory", "none")
@@ -38,6 +38,7 @@ class ClientSettings:
     batch_concurrency: int = 8
     batch_max_pending: int = 32
     cache: CacheSettings = field(default_factory=CacheSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     metrics_enabled: bool = False
     metrics_port: int = 9108
     metrics_addr: str = "127.0.0.1"
@@ -86,6 +87,7 @@ class ClientSettings:
                 batch_concurrency=int(batch.get("concurrency", cls.batch_concurrency)),
                 batch_max_pending=int(batch.get("max_pending", cls.batch_max_pending)),
                 cache=CacheSettings(**data.get("cache", {})),
+                tls=TlsSettings(**(data.get("tls") or {})),
                 metrics_enabled=bool(metrics.get("enabled", False)),
                 metrics_port=int(metrics.get("port", cls.metrics_port)),
                 metrics_addr=str(metrics.get("addr", cls.metrics_addr)),
@@ -93,7 +95,7 @@ class ClientSettings:
                 variants=tuple(Variant.from_mapping(v) for v in ab.get("variants", []))
                 or cls.variants,
             )
-        except TypeError as exc:  # an unknown key in retry/cache
+        except TypeError as exc:  # an unknown key in retry/cache/tls
             raise ConfigError(f"client config has an unknown or misspelt key: {exc}") from exc
 
 

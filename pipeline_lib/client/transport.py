@@ -13,10 +13,12 @@ nobody waits for; the gRPC deadline (`client_timeout`) still bounds the call on 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
 import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -57,7 +59,7 @@ class Transport(Protocol):
 
     async def model_ready(self, name: str, version: str, timeout_s: float) -> bool: ...
 
-    async def model_index(self, timeout_s: float) -> list[dict]: ...
+    async def model_index(self, timeout_s: float, headers: dict | None = None) -> list[dict]: ...
 
     async def close(self) -> None: ...
 
@@ -94,13 +96,43 @@ def _check_url(url: str) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class TlsSettings:
+    """TLS towards the server: `ca` verifies its certificate (None: the system's CAs); `cert` and
+    `key` are this client's own certificate for mutual TLS."""
+
+    enabled: bool = False
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("ca", "cert", "key"):
+            path = getattr(self, name)
+            if self.enabled and path and not Path(path).is_file():
+                raise ConfigError(f"client.tls.{name}: file {path} not found")
+        if self.enabled and bool(self.cert) != bool(self.key):
+            raise ConfigError("client.tls.cert and client.tls.key go together (mutual TLS)")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca)
+        if self.cert:
+            context.load_cert_chain(self.cert, self.key)
+        return context
+
+
 class GrpcTransport:
-    def __init__(self, url: str):
+    def __init__(self, url: str, tls: TlsSettings | None = None):
         import tritonclient.grpc.aio as grpc_aio
 
         self.url = _check_url(url)
         self._mod = grpc_aio
-        self._client = grpc_aio.InferenceServerClient(url, channel_args=GRPC_CHANNEL_ARGS)
+        tls_args = {}
+        if tls is not None and tls.enabled:
+            tls_args = dict(ssl=True, root_certificates=tls.ca, private_key=tls.key,
+                            certificate_chain=tls.cert)
+        self._client = grpc_aio.InferenceServerClient(url, channel_args=GRPC_CHANNEL_ARGS,
+                                                      **tls_args)
 
     def _inputs(self, inputs: Mapping[str, np.ndarray]) -> list:
         from tritonclient.utils import np_to_triton_dtype
@@ -135,9 +167,9 @@ class GrpcTransport:
     async def model_ready(self, name, version, timeout_s):
         return bool(await self._client.is_model_ready(name, version, client_timeout=timeout_s))
 
-    async def model_index(self, timeout_s):
+    async def model_index(self, timeout_s, headers=None):
         index = await self._client.get_model_repository_index(
-            as_json=True, client_timeout=timeout_s
+            as_json=True, client_timeout=timeout_s, headers=headers
         )
         return list(index.get("models", []))
 
@@ -146,13 +178,16 @@ class GrpcTransport:
 
 
 class HttpTransport:
-    def __init__(self, url: str):
+    def __init__(self, url: str, tls: TlsSettings | None = None):
         import tritonclient.http.aio as http_aio
 
         self.url = _check_url(url)
         self._mod = http_aio
+        # Triton 2.51's HTTP listener has no TLS: this is for a TLS proxy in front of it.
+        tls_args = ({"ssl": True, "ssl_context": tls.ssl_context()}
+                    if tls is not None and tls.enabled else {})
         # The per-call deadline is applied by the retry loop; this only bounds a stuck socket.
-        self._client = http_aio.InferenceServerClient(url, conn_timeout=600.0)
+        self._client = http_aio.InferenceServerClient(url, conn_timeout=600.0, **tls_args)
 
     async def infer(self, *, model_name, model_version, inputs, request_id, timeout_s):
         from tritonclient.utils import np_to_triton_dtype
@@ -178,8 +213,8 @@ class HttpTransport:
     async def model_ready(self, name, version, timeout_s):
         return bool(await self._client.is_model_ready(name, version))
 
-    async def model_index(self, timeout_s):
-        return list(await self._client.get_model_repository_index())
+    async def model_index(self, timeout_s, headers=None):
+        return list(await self._client.get_model_repository_index(headers=headers))
 
     async def close(self):
         await self._client.close()
@@ -217,9 +252,9 @@ class GrpcStreamCall:
         self._responses.cancel()
 
 
-def make_transport(protocol: str, url: str) -> Transport:
+def make_transport(protocol: str, url: str, tls: TlsSettings | None = None) -> Transport:
     if protocol == "grpc":
-        return GrpcTransport(url)
+        return GrpcTransport(url, tls)
     if protocol == "http":
-        return HttpTransport(url)
+        return HttpTransport(url, tls)
     raise ConfigError(f"client.protocol must be one of {PROTOCOLS}, not {protocol!r}")

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 from typing import Mapping
 
-import torch
 from torch import Tensor
 
 from pipeline_lib.errors import PixelError

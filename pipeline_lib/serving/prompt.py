@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline_lib.conversation_turns import ConversationLimits, Turn, parse_conversation
 from pipeline_lib.errors import InvalidInputError
+from pipeline_lib.serving.visible_text import has_visible_text
 
 _SPLIT = "\u0000PIXEL_USER_TEXT\u0000"  # placeholder to find where the user's text sits in the template
 # Around the caller's `system` turns, after the persona's instructions (which stay first and whole).
@@ -42,8 +43,9 @@ class PromptSettings:
     # -- validation: every caller's request rules (the tokenizer's and the orchestrators') --------
     def check_text(self, raw: object) -> str:
         text = decode_field("text", raw)
-        if not text.replace("\x00", "").strip():  # NUL characters are not a message either
-            raise InvalidInputError("text", "must not be empty or whitespace only")
+        if not has_visible_text(text):  # NUL, zero-width or control characters only: no message
+            raise InvalidInputError("text", "must not be empty or whitespace only "
+                                    "(it has no visible character)")
         if len(text) > self.max_text_chars:
             raise InvalidInputError(
                 "text", f"is {len(text)} characters; the limit is {self.max_text_chars} "

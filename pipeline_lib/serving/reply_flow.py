@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline_lib.contract import CRISIS_REPLY_MODES
+from pipeline_lib.contract import CRISIS_REPLY_MODES, is_stub_down
 from pipeline_lib.engine.types import check_options
 from pipeline_lib.errors import PixelError
 from pipeline_lib.scoring.response_cues import encourages_self_harm
@@ -97,6 +97,9 @@ class ReplyFlow:
             message = error.message()
             if code == "INTERNAL" and message.startswith("overloaded:"):
                 code = "UNAVAILABLE"  # a BLS error loses its code on 2.51; the engine's words stay
+            elif code == "INTERNAL" and is_stub_down(message):
+                # The model's stub died and is being healed: retryable, not the caller's fault.
+                code, message = "UNAVAILABLE", f"{model} is restarting ({message}); retry"
             # A refusal names the caller's field as the model said it; the rest names the model.
             raise FlowError(message if code != "INTERNAL" else f"{model}: {message}", code)
         return response

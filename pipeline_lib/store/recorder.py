@@ -27,12 +27,17 @@ from pipeline_lib.store.protected import protect, to_line
 from pipeline_lib.store.records import OutcomeRecord
 from pipeline_lib.store.replay import ReplayResult, replay
 from pipeline_lib.store.settings import StoreSettings
-from pipeline_lib.store.spool import Spool
+from pipeline_lib.store.spool import Spool, SpoolUsage
 
 log = logging.getLogger(__name__)
 
 # What "the database cannot be written right now" looks like from asyncpg/aiosqlite/SQLAlchemy.
 UNAVAILABLE = (SQLAlchemyError, OSError, asyncio.TimeoutError, ConnectionError)
+
+
+class SpoolFullError(PixelError):
+    """The outcome spool reached store.spool.max_bytes with at_cap=fail_closed: no new calls
+    until the database is back and the spool drains."""
 
 
 class RecorderClosedError(PixelError):
@@ -52,6 +57,40 @@ class Recorder:
         self._writer: asyncio.Task | None = None
         self._database_up = True
         self._closed = False
+        self.usage = SpoolUsage()  # refreshed at each drain, counted up by each append
+        self.dropped = 0  # outcomes dropped at the cap (at_cap=drop_newest only), each logged
+        self._near_cap = False
+
+    # -- the spool's disk cap ------------------------------------------------------------------
+    @property
+    def near_cap(self) -> bool:
+        spool = self.settings.spool
+        return self.usage.bytes >= spool.near_cap_fraction * spool.max_bytes
+
+    @property
+    def at_cap(self) -> bool:
+        return self.usage.bytes >= self.settings.spool.max_bytes
+
+    @property
+    def accepting(self) -> bool:
+        """False while fail_closed holds new calls back (the spool is at its cap)."""
+        return not (self.at_cap and self.settings.spool.at_cap == "fail_closed")
+
+    def check_accepting(self) -> None:
+        if not self.accepting:
+            raise SpoolFullError(
+                f"the outcome spool in {self.spool.directory} holds {self.usage.records} outcomes "
+                f"({self.usage.bytes} bytes, cap store.spool.max_bytes="
+                f"{self.settings.spool.max_bytes}) the database has not taken yet; new calls are "
+                "refused until it drains: bring the database back (`pixel db upgrade` if new)")
+
+    def _note_usage(self) -> None:
+        if self.near_cap != self._near_cap:
+            self._near_cap = self.near_cap
+            (log.warning if self._near_cap else log.info)(
+                "outcome spool %s its cap: %d outcomes, %d of %d bytes",
+                "near" if self._near_cap else "back below", self.usage.records,
+                self.usage.bytes, self.settings.spool.max_bytes)
 
     @classmethod
     def from_settings(cls, settings: StoreSettings | Mapping[str, Any] | None = None) -> Recorder:
@@ -77,7 +116,19 @@ class Recorder:
         """Durably accept one outcome. Raises only for an invalid record, never for the database."""
         if self._closed:
             raise RecorderClosedError("record() after close(); create and start a new Recorder")
-        self.spool.append(to_line(protect(outcome, keys=self.keys, settings=self.settings)))
+        line = to_line(protect(outcome, keys=self.keys, settings=self.settings))
+        spool = self.settings.spool
+        if spool.at_cap == "drop_newest" and self.usage.bytes + len(line) > spool.max_bytes:
+            self.dropped += 1
+            log.error("outcome spool at its cap (%d bytes): outcome %s dropped, %d so far "
+                      "(store.spool.at_cap=drop_newest)", spool.max_bytes, outcome.request_id,
+                      self.dropped)
+            return
+        # fail_closed: calls admitted before the cap was reached are still recorded (the cap is
+        # exceeded by at most the calls in flight); new ones are refused by check_accepting.
+        self.spool.append(line)
+        self.usage = self.usage.plus(line)
+        self._note_usage()
         await self.spool.sync()
         if self._database_up and self.spool.pending >= self.settings.spool.batch_size:
             self._wake.set()
@@ -135,6 +186,8 @@ class Recorder:
                     ids=self._ids,
                 )
             except UNAVAILABLE as exc:
+                self.usage = self.spool.usage()
+                self._note_usage()
                 if self._database_up:
                     log.warning(
                         "store database unavailable (%s%s); outcomes are kept in the spool at %s "
@@ -147,6 +200,8 @@ class Recorder:
                     )
                 self._database_up = False
                 return False
+            self.usage = self.spool.usage()
+            self._note_usage()
             if not self._database_up:
                 log.info("store database is back; spooled outcomes written")
             self._database_up = True

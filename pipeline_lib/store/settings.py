@@ -18,6 +18,7 @@ from pipeline_lib.errors import ConfigError
 MODES = ("embedded", "production")
 TEXT_POLICIES = ("encrypted", "drop")
 DURABILITY = ("fsync", "os")
+AT_CAP = ("fail_closed", "drop_newest")
 URL_ENV = "PIXEL_DB_URL"
 
 
@@ -41,6 +42,12 @@ class SpoolSettings:
     batch_size: int = 500  # outcomes per database transaction
     flush_interval_s: float = 0.2  # how often the writer drains the spool
     max_backoff_s: float = 5.0  # retry interval ceiling while the database is down
+    # Disk cap of the spool (what a database outage can pile up), and what happens at it:
+    # fail_closed refuses new calls (unavailable, retryable) until it drains; drop_newest keeps
+    # serving and drops the newest outcomes, each one logged and counted.
+    max_bytes: int = 1 << 30
+    near_cap_fraction: float = 0.8  # above this the near-cap metric/alert fires
+    at_cap: str = "fail_closed"
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,11 @@ class StoreSettings:
             )
         if self.spool.batch_size < 1:
             raise ConfigError("store.spool.batch_size: must be >= 1")
+        if self.spool.at_cap not in AT_CAP:
+            raise ConfigError(f"store.spool.at_cap: {self.spool.at_cap!r} is not one of {AT_CAP}")
+        if self.spool.max_bytes < 1 or not 0 < self.spool.near_cap_fraction <= 1:
+            raise ConfigError("store.spool.max_bytes must be >= 1 and store.spool.near_cap_fraction "
+                              "in (0, 1]")
 
     @property
     def database_url(self) -> str:

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,15 @@ class SpoolWriteError(PixelError):
     """The local spool cannot be written (disk full, permissions); the message names the path."""
 
 
+@dataclass(frozen=True)
+class SpoolUsage:
+    records: int = 0
+    bytes: int = 0
+
+    def plus(self, line: bytes) -> SpoolUsage:
+        return SpoolUsage(self.records + 1, self.bytes + len(line))
+
+
 class Spool:
     def __init__(self, directory: Path, *, fsync: bool = True):
         self.directory = Path(directory)
@@ -40,6 +50,8 @@ class Spool:
         self._fd: int | None = None
         self._active: Path | None = None
         self._appended = 0  # lines in the active file
+        self._active_bytes = 0
+        self._counted: dict[tuple[str, int], int] = {}  # (file, size) -> lines, for usage()
         self._written_seq = 0
         self._synced_seq = 0
         self._sync_task: asyncio.Task | None = None
@@ -53,6 +65,7 @@ class Spool:
         self._fd = os.open(self._active, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._appended = 0
+        self._active_bytes = 0
         _fsync_dir(self.directory)
 
     @property
@@ -72,6 +85,7 @@ class Spool:
                 "free disk space or fix the directory's permissions"
             ) from exc
         self._appended += 1
+        self._active_bytes += len(line)
         self._written_seq += 1
 
     async def sync(self) -> None:
@@ -138,6 +152,27 @@ class Spool:
                 _adopt_if_orphaned(active)
         return sorted(self.directory.glob("seg-*.jsonl"))
 
+    def usage(self) -> SpoolUsage:
+        """Outcomes and bytes on disk not yet in the database (every process's files). A sealed
+        segment never changes, so each is counted once; this costs a listing and a stat per file."""
+        if not self.directory.exists():
+            return SpoolUsage()
+        records = total = 0
+        counted: dict[tuple[str, int], int] = {}
+        for path in self.directory.glob("*.jsonl"):
+            if path == self._active:
+                records, total = records + self._appended, total + self._active_bytes
+                continue
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue  # written to the database meanwhile
+            key = (path.name, size)
+            counted[key] = self._counted.get(key) if key in self._counted else _count_lines(path)
+            records, total = records + counted[key], total + size
+        self._counted = counted
+        return SpoolUsage(records, total)
+
     def spooled_count(self) -> int:
         """Outcomes on disk not yet known to be in the database (sealed and active)."""
         paths = sorted(self.directory.glob("*.jsonl")) if self.directory.exists() else []
@@ -197,6 +232,14 @@ def quarantine(path: Path, lines: list[dict[str, Any]], reason: str) -> Path:
         os.fsync(handle.fileno())
     log.error("database refused %d outcomes (%s); kept them in %s", len(lines), reason, target)
     return target
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except FileNotFoundError:
+        return 0
 
 
 def _sealed_name() -> str:

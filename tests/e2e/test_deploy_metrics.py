@@ -11,12 +11,10 @@ import re
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "deploy"))
-from metric_names import REPO, is_triton_server_metric, names_used  # noqa: E402
+from tests.unit.deploy.metric_names import REPO, is_triton_server_metric, names_used
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,13 +35,15 @@ def test_dashboard_alert_and_hpa_names_exist_on_the_live_server(triton_server):
     assert not missing, f"used but not exported by tritonserver: {missing}"
 
 
-def test_health_check_script_reports_model_readiness(triton_server):
+def test_health_check_script_reports_readiness_and_a_real_answer(triton_server, tmp_path):
     script = REPO / "containers" / "healthcheck.py"
-    url = f"http://{triton_server.http_url}"
-    ready = subprocess.run([sys.executable, str(script), "--url", url, "--model", "pixel"],
-                           capture_output=True, text=True, timeout=60)
+    common = [sys.executable, str(script), "--url", f"http://{triton_server.http_url}",
+              "--status-file", str(tmp_path / "no-supervisor.json"), "--timeout", "60"]
+    ready = subprocess.run([*common, "--model", "pixel"], capture_output=True, text=True,
+                           timeout=120)
     assert ready.returncode == 0, ready.stderr
-    missing = subprocess.run([sys.executable, str(script), "--url", url, "--model", "no_such_model"],
-                             capture_output=True, text=True, timeout=60)
+    assert "probe pixel: answered" in ready.stderr  # one real inference, not readiness alone
+    missing = subprocess.run([*common, "--model", "no_such_model"], capture_output=True,
+                             text=True, timeout=120)
     assert missing.returncode == 1
-    assert "NOT ready" in missing.stderr
+    assert "FAILED" in missing.stderr and "no_such_model" in missing.stderr

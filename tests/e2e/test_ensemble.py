@@ -5,6 +5,7 @@ On the engine (the default) `pixel` is the unary orchestrator; its tensors are t
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -120,6 +121,10 @@ def test_concurrent_requests_share_the_engine_decode_steps(triton_server):
 BAD_INPUTS = [
     ("empty text", dict(text=b""), "text: must not be empty"),
     ("whitespace text", dict(text=b" \n\t "), "text: must not be empty"),
+    ("NUL-only text", dict(text=b"\x00\x00\x00"), "text: must not be empty"),
+    ("zero-width-only text", dict(text="\u200b\u200c\u200d\u2060\ufeff".encode()),
+     "text: must not be empty"),
+    ("control-only text", dict(text=b"\x01\x07\x1b\x7f"), "text: must not be empty"),
     ("invalid utf-8", dict(text=b"caf\xe9 \xff"), "text: is not valid UTF-8"),
     ("too long", dict(text=b"a" * 8001), "text: is 8001 characters; the limit is 8000"),
     ("unknown context", dict(text=b"hello", context_type=b"astrology"), "context_type: unknown value"),
@@ -165,3 +170,14 @@ def test_overlong_text_is_cut_from_the_left_and_still_answered(triton_server):
     history = " ".join(f"Earlier I said thing number {i}." for i in range(150))  # > 512 tokens, < 8000 chars
     out = infer(triton_server, (history + " Right now I just feel tired.").encode())
     assert out["response_text"][0, 0].decode().strip()
+
+
+def test_tritons_http_frontend_answers_malformed_json_with_500(triton_server):
+    """Upstream behaviour our docs state (README, "Bad input"): not 400. The server keeps serving."""
+    request = urllib.request.Request(f"http://{triton_server.http_url}/v2/models/pixel/infer",
+                                     data=b'{"inputs": [', method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=30)
+    assert info.value.code == 500
+    assert triton_server.model_ready("pixel")

@@ -1,9 +1,11 @@
 """containers/entrypoint.sh starts the real tritonserver (PyPI 2.51 build) with the production
-flags: the model serves, the admin APIs answer only with the key, the load API is refused, and
-SIGTERM drains and exits cleanly."""
+flags under the healing supervisor: the model serves, the admin APIs (model control included)
+answer only with the key, a killed stub is reloaded, and SIGTERM drains and exits cleanly."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -16,11 +18,14 @@ from pathlib import Path
 import pytest
 
 from pipeline_lib.server import TritonServer, prepare_server_dir
+from pipeline_lib.stub_processes import live_stubs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789"
+LOG_PATH: list[Path] = []  # the entrypoint's output (server and supervisor), set by the fixture
+STATUS_PATH: list[Path] = []  # the supervisor's status file, set by the fixture
 
 ECHO_CONFIG = """name: "echo"
 backend: "python"
@@ -68,9 +73,13 @@ def entrypoint_server(tmp_path_factory):
     server_dir = prepare_server_dir()
     http, grpc, metrics = free_port(), free_port(), free_port()
     env = TritonServer(repository=repository, models=["echo"]).environment(server_dir)
+    LOG_PATH[:] = [tmp_path_factory.mktemp("logs") / "entrypoint.log"]
+    STATUS_PATH[:] = [LOG_PATH[0].parent / "supervisor.json"]
+    # Supervised as in the container; the echo model is no `pixel`: watch the stubs, no probe.
     env.update(PIXEL_MODEL_REPOSITORY=str(repository), TRITON_ADMIN_KEY=ADMIN_KEY,
+               PIXEL_PROBE_INTERVAL_S="0", PIXEL_SUPERVISOR_STATUS=str(STATUS_PATH[0]),
                TRITON_EXIT_TIMEOUT_SECS="10", TRITON_SERVER_BIN=str(server_dir / "bin" / "tritonserver"))
-    log = (tmp_path_factory.mktemp("logs") / "entrypoint.log").open("wb")
+    log = LOG_PATH[0].open("wb")
     # The PyPI build needs its backend folder; later flags override the entrypoint's ports.
     process = subprocess.Popen(
         ["bash", str(REPO / "containers" / "entrypoint.sh"), f"--backend-directory={server_dir / 'backends'}",
@@ -82,7 +91,8 @@ def entrypoint_server(tmp_path_factory):
     for _ in range(240):
         if process.poll() is not None:
             pytest.fail(f"entrypoint exited with {process.returncode}: see {log.name}")
-        if status(f"{base}/v2/models/echo/ready") == 200:
+        # Ready, and the supervisor watching (it writes its status once the server is up).
+        if status(f"{base}/v2/models/echo/ready") == 200 and STATUS_PATH[0].exists():
             break
         time.sleep(0.5)
     else:
@@ -94,11 +104,15 @@ def entrypoint_server(tmp_path_factory):
         process.wait()
 
 
-def test_health_check_passes_on_the_entrypoint_server(entrypoint_server):
+@pytest.mark.parametrize("mode", ["readiness", "liveness"])
+def test_health_check_passes_on_the_entrypoint_server(entrypoint_server, mode):
     base, _ = entrypoint_server
     result = subprocess.run([sys.executable, str(REPO / "containers" / "healthcheck.py"), "--url", base,
-                             "--model", "echo"], capture_output=True, text=True, timeout=60)
+                             "--mode", mode, "--model", "echo", "--probe-model", "",
+                             "--status-file", str(STATUS_PATH[0])],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+    assert "supervisor watching" in result.stderr  # the supervisor's heartbeat was read
 
 
 def test_admin_apis_need_the_key(entrypoint_server):
@@ -109,14 +123,44 @@ def test_admin_apis_need_the_key(entrypoint_server):
     assert status(f"{base}/v2/models/echo/ready") == 200  # inference-side APIs stay open
 
 
-def test_model_loading_is_refused_even_with_the_key(entrypoint_server):
+def test_model_loading_needs_the_key(entrypoint_server):
     base, _ = entrypoint_server
     assert status(f"{base}/v2/repository/models/echo/load", method="POST") == 403
-    # With the key the API is reached, and model-control-mode=none refuses (UNAVAILABLE -> 503).
-    assert status(f"{base}/v2/repository/models/echo/load", method="POST", key=ADMIN_KEY) == 503
+    # With the key (the supervisor's), a reload goes through: model-control-mode=explicit.
+    assert status(f"{base}/v2/repository/models/echo/load", method="POST", key=ADMIN_KEY) == 200
+
+
+def test_a_killed_stub_is_healed_by_the_entrypoint_supervisor(entrypoint_server):
+    base, process = entrypoint_server
+    server_pid = next(pid for pid in _children(process.pid) if _name(pid) == "tritonserver")
+    for stub in live_stubs(server_pid).values():
+        os.kill(stub.pid, signal.SIGKILL)
+    log = LOG_PATH[0]
+    deadline = time.monotonic() + 180  # a guard against a hang, not a speed assertion
+    while "healthy again" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"the supervisor did not heal echo: see {log}"
+        time.sleep(0.5)
+    assert "reloading model echo" in log.read_text(errors="replace")
+    body = json.dumps({"inputs": [{"name": "IN", "shape": [1, 2], "datatype": "FP32",
+                                   "data": [1.5, 2.5]}]}).encode()
+    request = urllib.request.Request(f"{base}/v2/models/echo/infer", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.loads(response.read())["outputs"][0]["data"] == [1.5, 2.5]
 
 
 def test_sigterm_drains_and_exits_cleanly(entrypoint_server):
     _, process = entrypoint_server
-    process.send_signal(signal.SIGTERM)  # exec: the signal reaches tritonserver itself
+    process.send_signal(signal.SIGTERM)  # the supervisor (PID 1 in the container) stops Triton
     assert process.wait(timeout=60) == 0
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except FileNotFoundError:
+        return ""

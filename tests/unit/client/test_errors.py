@@ -30,7 +30,7 @@ URL = "127.0.0.1:8001"
         ("503", "Request timeout expired", ServerOverloadedError),
         ("StatusCode.RESOURCE_EXHAUSTED", "too many", ServerOverloadedError),
         ("StatusCode.DEADLINE_EXCEEDED", "Deadline Exceeded", DeadlineExceededError),
-        ("StatusCode.INTERNAL", "Stub process is not healthy", InferenceFailedError),
+        ("StatusCode.INTERNAL", "Stub process is not healthy", ServerUnavailableError),
         ("500", "boom", InferenceFailedError),
         ("StatusCode.NOT_FOUND", "Request for unknown model: 'nope'", InferenceFailedError),
     ],

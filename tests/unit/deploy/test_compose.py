@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from conftest import REPO, run_tool
+from tests.unit.deploy.conftest import REPO, run_tool
 
 PROFILES = {"production": "triton", "development": "triton-development",
             "performance": "triton-performance"}

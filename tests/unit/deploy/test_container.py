@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from conftest import REPO, run_tool
+from tests.unit.deploy.conftest import REPO, run_tool
 
 DOCKERFILE = REPO / "containers" / "Dockerfile"
 ENTRYPOINT = REPO / "containers" / "entrypoint.sh"
@@ -73,7 +73,7 @@ def entrypoint_args(tmp_path, **env) -> list[str]:
 def test_entrypoint_uses_production_flags(tmp_path):
     args = entrypoint_args(tmp_path, TRITON_EXIT_TIMEOUT_SECS="25")
     assert f"--model-repository={tmp_path}" in args
-    assert "--model-control-mode=none" in args
+    assert "--model-control-mode=explicit" in args and "--load-model=*" in args
     assert "--exit-timeout-secs=25" in args
     assert any(a.startswith("--grpc-restricted-protocol=model-repository,") for a in args)
     assert any(a.startswith("--http-restricted-api=model-repository,") for a in args)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import yaml
-from conftest import REPO
+from tests.unit.deploy.conftest import REPO
 
 GRAFANA = REPO / "containers" / "grafana"
 

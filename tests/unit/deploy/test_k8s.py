@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import REPO, run_tool
+from tests.unit.deploy.conftest import REPO, run_tool
 
 K8S = REPO / "deploy" / "k8s"
 # 1.30: the first release where preStop `sleep` is on by default.
@@ -42,14 +42,18 @@ def test_validator_rejects_a_misspelt_field(rendered, tmp_path):
     assert result.returncode != 0
 
 
-def test_deployment_requests_a_gpu_and_probes_model_readiness(rendered):
+def test_deployment_requests_a_gpu_and_probes_truthfully(rendered):
     _, docs = rendered
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["resources"]["requests"]["nvidia.com/gpu"] == 1
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"]["path"] == "/v2/models/pixel/ready", probe
+    assert container["startupProbe"]["httpGet"]["path"] == "/v2/models/pixel/ready"
+    # Readiness and liveness run the health check (a dead stub leaves model readiness at 200).
+    readiness = container["readinessProbe"]["exec"]["command"]
+    assert readiness[1] == "/opt/pixel/bin/healthcheck.py" and "readiness" in readiness
+    assert readiness[readiness.index("--probe-model") + 1] == "pixel"
+    assert "liveness" in container["livenessProbe"]["exec"]["command"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001  # the Dockerfile's user
     assert {p["containerPort"] for p in container["ports"]} == {8000, 8001, 8002}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from metric_names import (
+from tests.unit.deploy.metric_names import (
     PROMETHEUS_SYNTHETIC,
     TRITON_GPU_METRICS,
     adapter_expressions,

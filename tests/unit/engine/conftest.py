@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lm.tiny_models import tiny_hf_model  # tests/unit is on sys.path (package-relative imports)
+from tests.unit.lm.tiny_models import tiny_hf_model
 from pipeline_lib.lm.loader import args_from_hf_config, build_model
 from pipeline_lib.lm.model import Transformer
 

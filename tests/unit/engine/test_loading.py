@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from lm.tiny_models import tiny_hf_model, uneven_prompts
+from tests.unit.lm.tiny_models import tiny_hf_model, uneven_prompts
 from pipeline_lib.engine import Engine, EngineSettings, GenerationRequest
 from pipeline_lib.errors import SetupError
 from pipeline_lib.lm.export import ExportOptions, export

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lm.tiny_models import FAMILIES, tiny_hf_model, uneven_prompts
+from tests.unit.lm.tiny_models import FAMILIES, tiny_hf_model, uneven_prompts
 from pipeline_lib.engine import Engine, EngineSettings, GenerationRequest
 from pipeline_lib.engine import scheduler as scheduler_module
 from .conftest import hf_greedy, ours_from_hf

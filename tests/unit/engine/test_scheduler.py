@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
-from lm.tiny_models import uneven_prompts
+from tests.unit.lm.tiny_models import uneven_prompts
 from pipeline_lib.engine import Engine, EngineSettings, GenerationRequest, TokenEvent
 from pipeline_lib.engine import scheduler as scheduler_module
 from pipeline_lib.errors import InvalidInputError
