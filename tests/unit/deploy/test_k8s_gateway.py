@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import REPO, run_tool
+from .conftest import REPO, run_tool
 
 GATEWAY = REPO / "deploy" / "k8s" / "gateway"
 ADAPTER = REPO / "deploy" / "k8s" / "prometheus-adapter" / "rules.yaml"

@@ -41,6 +41,7 @@ def test_texts_with_a_visible_character_are_visible(text):
 
 def test_check_text_refuses_invisible_text_naming_the_field():
     settings = PromptSettings(max_input_tokens=64, max_text_chars=100, max_session_id_chars=16,
+                              max_conversation_turns=4, max_conversation_chars=400,
                               default_context_type="general", context_types={"general": "hi"})
     for text in INVISIBLE.values():
         with pytest.raises(InvalidInputError) as info:
