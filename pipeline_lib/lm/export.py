@@ -47,7 +47,7 @@ class ExportOptions:
     dtype: str = "fp32"
     device: str = "cpu"
     max_new_tokens: int = 64
-    max_seq_len: int | None = None  # default: the checkpoint's context (and sliding window)
+    max_seq_len: int | None = None  # default: the checkpoint's context length
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 1.0
     seed: int = 0
@@ -145,9 +145,7 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
     layout = "column_major" if options.device == "cpu" and options.dtype == "fp32" else "row_major"
     tokenizer = _load_tokenizer(ck)
     stop_ids, pad_id = stop_and_pad_ids(ck, tokenizer)
-    context = ck.args.max_position_embeddings
-    if ck.args.sliding_window:
-        context = min(context, ck.args.sliding_window)
+    context = ck.args.max_position_embeddings  # a sliding window is applied by the model
     max_seq_len = options.max_seq_len or context
     if max_seq_len > context:
         raise PixelError(f"--max-seq-len {max_seq_len} exceeds the checkpoint's context {context}")

@@ -22,6 +22,14 @@ FAMILIES = {
                          "original_max_position_embeddings": 32})),
     "mistral": (MistralConfig, MistralForCausalLM, dict(num_key_value_heads=2, sliding_window=256)),
     "qwen2": (Qwen2Config, Qwen2ForCausalLM, dict(num_key_value_heads=1, tie_word_embeddings=True)),
+    # Windows shorter than the longest prompt + new tokens (17 + 32): Mistral windows every layer,
+    # Qwen2 only the layers from max_window_layers on.
+    "mistral-window": (MistralConfig, MistralForCausalLM, dict(num_key_value_heads=2,
+                                                               sliding_window=8)),
+    "qwen2-window": (Qwen2Config, Qwen2ForCausalLM, dict(
+        num_key_value_heads=1, use_sliding_window=True, sliding_window=6, max_window_layers=1)),
+    # Llama's attention_bias: q/k/v and o_proj biases.
+    "llama-bias": (LlamaConfig, LlamaForCausalLM, dict(num_key_value_heads=2, attention_bias=True)),
 }
 
 
