@@ -25,7 +25,7 @@ import torch
 from pipeline_lib.errors import PixelError
 from pipeline_lib.lm.decode import PixelLM
 from pipeline_lib.lm.loader import LoadedCheckpoint, load_checkpoint
-from pipeline_lib.lm.quality import quality_gates
+from pipeline_lib.lm.quality import MAX_PERPLEXITY_RATIO, MIN_TOP1_AGREEMENT, quality_gates
 from pipeline_lib.lm.quant import SCHEMES, QuantSpec, quantize_model
 from pipeline_lib.lm.validate import encode_prompts, validate
 
@@ -57,6 +57,8 @@ class ExportOptions:
     quantize: str = "none"  # none | int8 | int4: weight-only quantized layers (quant.py)
     group_size: int = 32  # int4: inputs per scale/zero group
     quantize_head: str = "int8"  # the LM head when quantizing: int8 | int4 | none (fp32)
+    min_top1_agreement: float = MIN_TOP1_AGREEMENT  # quality gates of a quantized file
+    max_perplexity_ratio: float = MAX_PERPLEXITY_RATIO
     extra_metadata: dict = field(default_factory=dict)
 
 
@@ -206,7 +208,9 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         common = dict(max_new_tokens=options.max_new_tokens, stop_ids=stop_ids, pad_id=pad_id,
                       progress=progress)
         if quantized:  # its logits cannot match fp32 to 1e-3: held to the quality gates
-            quality = quality_gates(artifact, reference, tokenizer, rows, **common)
+            quality = quality_gates(artifact, reference, tokenizer, rows,
+                                    min_top1_agreement=options.min_top1_agreement,
+                                    max_perplexity_ratio=options.max_perplexity_ratio, **common)
             report = {"dtype": options.dtype, "prompts": len(rows),
                       "quantization": spec.as_metadata(), "quality": quality,
                       "passed": quality["passed"]}

@@ -68,10 +68,12 @@ def _teacher_forced(artifact, hf_model, sequences: list[list[int]], starts: list
 
 def quality_gates(artifact, hf_model, tokenizer, rows: list[list[int]], *, max_new_tokens: int,
                   stop_ids: list[int], pad_id: int,
+                  min_top1_agreement: float = MIN_TOP1_AGREEMENT,
+                  max_perplexity_ratio: float = MAX_PERPLEXITY_RATIO,
                   progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the gates on a loaded quantized PixelLM (greedy) against `hf_model` (fp32)."""
-    report: dict[str, Any] = {"min_top1_agreement": MIN_TOP1_AGREEMENT,
-                              "max_perplexity_ratio": MAX_PERPLEXITY_RATIO, "greedy": []}
+    report: dict[str, Any] = {"min_top1_agreement": min_top1_agreement,
+                              "max_perplexity_ratio": max_perplexity_ratio, "greedy": []}
     with torch.inference_mode(), torch.jit.optimized_execution(False):
         progress("quality: reference greedy replies")
         replies = [hf_greedy(hf_model, row, max_new_tokens=max_new_tokens, stop_ids=stop_ids,
@@ -100,12 +102,12 @@ def quality_gates(artifact, hf_model, tokenizer, rows: list[list[int]], *, max_n
                                          / max(sum(g["reference_tokens"] for g in report["greedy"]),
                                                1))
     failures = [f"top-1 agreement on the {name} {report[key]['top1_agreement']:.3f} < "
-                f"{MIN_TOP1_AGREEMENT}" for key, name in (("prompts", "validation prompts"),
+                f"{min_top1_agreement}" for key, name in (("prompts", "validation prompts"),
                                                         ("text", "quality text"))
-                if report[key]["top1_agreement"] < MIN_TOP1_AGREEMENT]
-    if text["perplexity_ratio"] > MAX_PERPLEXITY_RATIO:
+                if report[key]["top1_agreement"] < min_top1_agreement]
+    if text["perplexity_ratio"] > max_perplexity_ratio:
         failures.append(f"perplexity ratio {text['perplexity_ratio']:.3f} > "
-                        f"{MAX_PERPLEXITY_RATIO}")
+                        f"{max_perplexity_ratio}")
     report["failures"] = failures
     report["passed"] = not failures
     return report

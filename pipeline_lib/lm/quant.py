@@ -122,6 +122,14 @@ def int4_quantize(weight: Tensor, group_size: int) -> tuple[Tensor, Tensor, Tens
             zero.reshape(N, -1))
 
 
+def int4_dequantize(q: Tensor, scale: Tensor, zero: Tensor, group_size: int) -> Tensor:
+    """fp32 [N, K] from `int4_quantize`'s output, with scale and zero rounded to bf16 as the
+    kernel reads them."""
+    N, K = q.shape
+    g = q.float().reshape(N, K // group_size, group_size) - 8
+    return (g * _bf16(scale)[..., None] + _bf16(zero)[..., None]).reshape(N, K)
+
+
 class Int4Linear(nn.Module):
     """Weight-only int4 with a bf16 scale and zero per group of `group_size` inputs."""
 
