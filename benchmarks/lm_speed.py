@@ -11,7 +11,8 @@ read per decode step over the step time (GB/s) and, on a GPU, that as a share of
     python benchmarks/lm_speed.py --device cuda --dtypes bf16 --batches 1,8,16   # GPU machine
 
 On CPU the machine's memory bandwidth is measured in the same run (a 2-thread sum over 1 GB) and
-each row's GB/s is also given as a share of it (`bandwidth_utilisation`); on a GPU the share is of
+each row's GB/s is also given as a share of it (`bandwidth_utilisation`; measured before and after
+the runs, the higher kept); on a GPU the share is of
 the data-sheet peak.
 
 Writes <out>/lm_speed_<device>.csv, .md and .png.
@@ -20,7 +21,6 @@ Writes <out>/lm_speed_<device>.csv, .md and .png.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import statistics
@@ -203,7 +203,7 @@ def measure(args) -> list[dict]:
                    else cpu_name())
     peak = args.peak_gbps or next((v for k, v in PEAK_GBPS.items() if k in device_name), None)
     if peak is None and args.device == "cpu":
-        peak = args.measured_gbps = round(cpu_bandwidth_gbps(), 1)
+        peak = args.measured_gbps = round(cpu_bandwidth_gbps(), 1)  # again at the end: the max
     rows = []
     for dtype_name in args.dtypes.split(","):
         quantize = [q for q in args.quantize.split(",") if q] if dtype_name == "fp32" else []
@@ -253,47 +253,12 @@ def measure(args) -> list[dict]:
     return rows
 
 
-def write_results(rows: list[dict], out: Path, device: str, note: str, stem_name: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / stem_name
-    fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
-                    if k in rows[0] else 99)
-    with open(f"{stem}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    cols = ["runtime", "dtype", "batch", "ttft_ms", "tokens_per_s", "median_tokens_per_s",
-            "decode_tokens_per_s",
-            "MB_per_step", "achieved_GBps", "bandwidth_utilisation", "speedup_vs_hf",
-            "speedup_vs_hf_fp32", "decode_speedup_vs_hf_fp32", "speedup_vs_ours_fp32",
-            "decode_speedup_vs_ours_fp32", "same_tokens_as_hf", "same_prefix_tokens_as_hf"]
-    lines = [f"# LM speed ({device}: {rows[0]['device_name']})", "", note, "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-    Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
-    labels = sorted({(r["dtype"], r["batch"]) for r in rows})
-    names = list(dict.fromkeys(r["runtime"] for r in rows))
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(names)
-    for i, name in enumerate(names):
-        values = [next((r["tokens_per_s"] for r in rows if r["runtime"] == name
-                        and (r["dtype"], r["batch"]) == lab), 0) for lab in labels]
-        ax.bar([x + i * width for x in range(len(labels))], values, width, label=name)
-    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(labels))])
-    ax.set_xticklabels([f"{d} b{b}" for d, b in labels])
-    ax.set_ylabel("tokens/s (greedy, incl. prefill)")
-    ax.set_title(f"Pixel LM vs HF generate, demo model, {device}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(f"{stem}.png", dpi=120)
-
-
 def main() -> None:
+    try:
+        from benchmarks.lm_speed_report import write_results
+    except ImportError:  # run as a script (make bench-lm): benchmarks/ is sys.path[0]
+        from lm_speed_report import write_results
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtypes", default="fp32,bf16")
@@ -317,6 +282,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     rows = measure(args)
+    if args.measured_gbps:  # outside load only lowers it: keep the better of before and after
+        args.measured_gbps = max(args.measured_gbps, round(cpu_bandwidth_gbps(), 1))
+        for row in rows:
+            if row.get("achieved_GBps"):
+                row["bandwidth_utilisation"] = round(row["achieved_GBps"] / args.measured_gbps, 3)
     load_after = os.getloadavg()
     note = (f"One process; per point one warm-up, then {args.repeats} timed runs taken round-robin "
             f"over the runtimes, the fastest reported (median beside it); greedy, "
