@@ -45,7 +45,8 @@ def main() -> None:
         layer = Linear(w.shape[1], w.shape[0], bias=False)
         layer.weight.data = w.t().contiguous().t()
         fp32.append(layer)
-    variants = {"fp32 (ours)": fp32, "int8 per channel": [Int8Linear.from_weight(w) for w in weights],
+    variants = {"fp32 (ours)": fp32,
+                "int8 per channel": [Int8Linear.from_weight(w) for w in weights],
                 "int4 group 32": [Int4Linear.from_weight(w, 32) for w in weights],
                 "int4 group 64": [Int4Linear.from_weight(w, 64) for w in weights]}
     load_before = os.getloadavg()[0]
