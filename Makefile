@@ -69,3 +69,4 @@ bench-gateway: prepare  ## gateway overhead over direct gRPC, side by side -> be
 
 bench-lm: prepare  ## LM tokens/s and time to first token, ours vs HF generate -> benchmarks/results/lm/
 	$(PY) benchmarks/lm_speed.py
+	$(PY) benchmarks/lm_speed.py --dtypes fp32 --quantize int8,int4 --no-eager --stem lm_speed_cpu_quantized

@@ -6,7 +6,14 @@ Reports time to first token (prefill + one token), tokens/s, decode tokens/s, th
 read per decode step over the step time (GB/s) and, on a GPU, that as a share of peak bandwidth.
 
     .venv/bin/python benchmarks/lm_speed.py                      # CPU: fp32 + bf16, batch 1 and 8
+    .venv/bin/python benchmarks/lm_speed.py --dtypes fp32 --quantize int8,int4 --no-eager \
+        --stem lm_speed_cpu_quantized                           # + weight-only int8/int4 rows
     python benchmarks/lm_speed.py --device cuda --dtypes bf16 --batches 1,8,16   # GPU machine
+
+On CPU the machine's memory bandwidth is measured in the same run (a 2-thread sum over 1 GB) and
+each row's GB/s is also given as a share of it (`bandwidth_utilisation`; measured before and after
+the runs, the higher kept); on a GPU the share is of
+the data-sheet peak.
 
 Writes <out>/lm_speed_<device>.csv, .md and .png.
 """
@@ -14,7 +21,6 @@ Writes <out>/lm_speed_<device>.csv, .md and .png.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import statistics
@@ -86,35 +92,53 @@ def timed(fn, device: str) -> tuple[float, object]:
 
 
 def bytes_per_step(model, batch: int, kv_len: int) -> int:
-    """Bytes a decode step must read: every weight once (the embedding table only as the LM head,
-    which ties or equals it in size), plus the KV cache up to kv_len."""
-    weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    if model.output.weight is not model.tok_embeddings.weight:  # untied: lookup reads B rows only
-        weights -= model.tok_embeddings.weight.numel() * model.tok_embeddings.weight.element_size()
+    """Bytes a decode step must read: every weight once (quantized: the packed weights and their
+    scales; the embedding table only as a tied LM head), plus the KV cache up to kv_len."""
+    from pipeline_lib.lm.quant import weight_bytes
+
     layer0 = model.layers[0].attention
     kv = 2 * len(model.layers) * batch * layer0.n_kv * kv_len * layer0.head_dim
-    return weights + kv * model.output.weight.element_size()
+    return weight_bytes(model) + kv * model.norm.weight.element_size()
 
 
-def runtimes(checkpoint: Path, dtype: torch.dtype, device: str, new_tokens: int):
+def cpu_bandwidth_gbps(gigabytes: float = 1.0, repeats: int = 5) -> float:
+    """Read bandwidth of this machine now: the fastest of a few multi-threaded sums over a
+    buffer far larger than the caches (what a decode step's weight streaming can reach)."""
+    x = torch.ones(int(gigabytes * 1e9 / 4))
+    x.sum()
+    best = min(timed(x.sum, "cpu")[0] for _ in range(repeats))
+    del x
+    return gigabytes / best
+
+
+def runtimes(checkpoint: Path, dtype: torch.dtype, device: str, new_tokens: int,
+             quantize: list[str], eager_too: bool, group_size: int):
     """name -> (generate(ids, mask, n_new) -> [B, n_new] tokens, our Transformer or None)."""
     from transformers import AutoModelForCausalLM
 
     from pipeline_lib.lm.decode import PixelLM
     from pipeline_lib.lm.loader import load_checkpoint
+    from pipeline_lib.lm.quant import QuantSpec, quantize_model
 
     ours = load_checkpoint(checkpoint, dtype=dtype).model.to(device)
+    quantized = {}
+    for scheme in quantize:  # as `pixel export --quantize` builds them (LM head int8)
+        model = load_checkpoint(checkpoint, dtype=dtype).model
+        quantized[scheme] = quantize_model(model, QuantSpec(scheme, group_size, "int8")).eval()
     if device == "cpu":
         ours.use_cpu_layout()  # as `pixel export` does for a CPU file (fp32 only)
     hf = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=dtype).to(device).eval()
     max_seq_len = 1024
 
-    def module(n: int, script: bool):
-        lm = PixelLM(ours, max_new_tokens=n, stop_ids=[], pad_id=0, max_seq_len=max_seq_len).eval()
+    def module(n: int, script: bool, model=ours):
+        lm = PixelLM(model, max_new_tokens=n, stop_ids=[], pad_id=0,
+                     max_seq_len=max_seq_len).eval()
         return torch.jit.script(lm) if script else lm
 
     eager = {n: module(n, False) for n in (1, new_tokens)}
     scripted = {n: module(n, True) for n in (1, new_tokens)}
+    scripted_quantized = {scheme: {n: module(n, True, m) for n in (1, new_tokens)}
+                          for scheme, m in quantized.items()}
 
     def run_ours(table):
         def run(ids, mask, n):
@@ -128,8 +152,13 @@ def runtimes(checkpoint: Path, dtype: torch.dtype, device: str, new_tokens: int)
                               do_sample=False, pad_token_id=0)
         return out[:, ids.shape[1]:]
 
-    return {"hf_generate": (run_hf, None), "ours_eager": (run_ours(eager), ours),
-            "ours_torchscript": (run_ours(scripted), ours)}
+    table = {"hf_generate": (run_hf, None)}
+    if eager_too:
+        table["ours_eager"] = (run_ours(eager), ours)
+    table["ours_torchscript"] = (run_ours(scripted), ours)
+    for scheme, modules in scripted_quantized.items():
+        table[f"ours_torchscript_{scheme}"] = (run_ours(modules), quantized[scheme])
+    return table
 
 
 def summarise(name, model, runs, outputs, ids, batch, dtype_name, args, peak) -> dict:
@@ -145,11 +174,19 @@ def summarise(name, model, runs, outputs, ids, batch, dtype_name, args, peak) ->
            "decode_tokens_per_s": (round(batch * (args.new_tokens - 1) / decode_s, 1)
                                    if decode_s else None),
            "same_tokens_as_hf": bool(torch.equal(outputs[name], outputs["hf_generate"])),
+           # quantized rows: generated tokens equal to HF's before the first difference, summed
+           "same_prefix_tokens_as_hf": int(sum(
+               next((j for j, (a, b) in enumerate(zip(ours_row, ref_row)) if a != b),
+                    len(ref_row))
+               for ours_row, ref_row in zip(outputs[name].tolist(),
+                                            outputs["hf_generate"].tolist()))),
            "load_avg_1m": round(os.getloadavg()[0], 2)}
     if model is not None and decode_s:
         kv_len = ids.shape[1] + args.new_tokens // 2  # mean cache length over the decode
         step_s = decode_s / (args.new_tokens - 1)
-        row["achieved_GBps"] = round(bytes_per_step(model, batch, kv_len) / step_s / 1e9, 1)
+        step_bytes = bytes_per_step(model, batch, kv_len)
+        row["MB_per_step"] = round(step_bytes / 1e6, 1)
+        row["achieved_GBps"] = round(step_bytes / step_s / 1e9, 1)
         if peak:
             row["bandwidth_utilisation"] = round(row["achieved_GBps"] / peak, 3)
     return row
@@ -165,9 +202,13 @@ def measure(args) -> list[dict]:
     device_name = (torch.cuda.get_device_name() if args.device.startswith("cuda")
                    else cpu_name())
     peak = args.peak_gbps or next((v for k, v in PEAK_GBPS.items() if k in device_name), None)
+    if peak is None and args.device == "cpu":
+        peak = args.measured_gbps = round(cpu_bandwidth_gbps(), 1)  # again at the end: the max
     rows = []
     for dtype_name in args.dtypes.split(","):
-        table = runtimes(checkpoint, DTYPES[dtype_name], args.device, args.new_tokens)
+        quantize = [q for q in args.quantize.split(",") if q] if dtype_name == "fp32" else []
+        table = runtimes(checkpoint, DTYPES[dtype_name], args.device, args.new_tokens, quantize,
+                         not args.no_eager, args.group_size)
         for batch in [int(b) for b in args.batches.split(",")]:
             ids, mask = batch_for(tokenizer, batch, args.device)
             for generate, _ in table.values():  # warm-up: allocator, kernels, TorchScript
@@ -198,50 +239,26 @@ def measure(args) -> list[dict]:
                         and r["batch"] == row["batch"]), None)
         if fp32_hf is not None:  # HF's default precision: what a user gets without us
             row["speedup_vs_hf_fp32"] = round(row["tokens_per_s"] / fp32_hf["tokens_per_s"], 2)
+        ours_fp32 = next((r for r in rows if r["runtime"] == "ours_torchscript"
+                          and r["dtype"] == "fp32" and r["batch"] == row["batch"]), None)
+        if ours_fp32 is not None and row["runtime"] != "hf_generate":
+            row["speedup_vs_ours_fp32"] = round(row["tokens_per_s"] / ours_fp32["tokens_per_s"], 2)
+            if row["decode_tokens_per_s"] and ours_fp32["decode_tokens_per_s"]:
+                row["decode_speedup_vs_ours_fp32"] = round(
+                    row["decode_tokens_per_s"] / ours_fp32["decode_tokens_per_s"], 2)
+        if fp32_hf is not None and row["decode_tokens_per_s"] and fp32_hf["decode_tokens_per_s"]:
+            row["decode_speedup_vs_hf_fp32"] = round(
+                row["decode_tokens_per_s"] / fp32_hf["decode_tokens_per_s"], 2)
         row["device_name"] = device_name
     return rows
 
 
-def write_results(rows: list[dict], out: Path, device: str, note: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"lm_speed_{device.split(':')[0]}"
-    fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
-                    if k in rows[0] else 99)
-    with open(f"{stem}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    cols = ["runtime", "dtype", "batch", "ttft_ms", "tokens_per_s", "median_tokens_per_s",
-            "decode_tokens_per_s",
-            "achieved_GBps", "bandwidth_utilisation", "speedup_vs_hf", "speedup_vs_hf_fp32",
-            "same_tokens_as_hf"]
-    lines = [f"# LM speed ({device}: {rows[0]['device_name']})", "", note, "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-    Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
-    labels = sorted({(r["dtype"], r["batch"]) for r in rows})
-    names = list(dict.fromkeys(r["runtime"] for r in rows))
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(names)
-    for i, name in enumerate(names):
-        values = [next((r["tokens_per_s"] for r in rows if r["runtime"] == name
-                        and (r["dtype"], r["batch"]) == lab), 0) for lab in labels]
-        ax.bar([x + i * width for x in range(len(labels))], values, width, label=name)
-    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(labels))])
-    ax.set_xticklabels([f"{d} b{b}" for d, b in labels])
-    ax.set_ylabel("tokens/s (greedy, incl. prefill)")
-    ax.set_title(f"Pixel LM vs HF generate, demo model, {device}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(f"{stem}.png", dpi=120)
-
-
 def main() -> None:
+    try:
+        from benchmarks.lm_speed_report import write_results
+    except ImportError:  # run as a script (make bench-lm): benchmarks/ is sys.path[0]
+        from lm_speed_report import write_results
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtypes", default="fp32,bf16")
@@ -250,21 +267,37 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per point (best kept)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     parser.add_argument("--checkpoint", default=None, help="HF folder (default: the demo model)")
-    parser.add_argument("--peak-gbps", type=float, default=None, help="override peak bandwidth")
+    parser.add_argument("--peak-gbps", type=float, default=None,
+                        help="override peak bandwidth (CPU default: measured in the run)")
+    parser.add_argument("--quantize", default="",
+                        help="comma list of int8,int4: weight-only quantized rows (fp32, CPU)")
+    parser.add_argument("--group-size", type=int, default=32, help="int4 group size")
+    parser.add_argument("--no-eager", action="store_true", help="skip the eager-module rows")
+    parser.add_argument("--stem", default=None,
+                        help="result file name without extension (default lm_speed_<device>)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "lm")
     args = parser.parse_args()
+    args.measured_gbps = None
     if args.threads:
         torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     rows = measure(args)
+    if args.measured_gbps:  # outside load only lowers it: keep the better of before and after
+        args.measured_gbps = max(args.measured_gbps, round(cpu_bandwidth_gbps(), 1))
+        for row in rows:
+            if row.get("achieved_GBps"):
+                row["bandwidth_utilisation"] = round(row["achieved_GBps"] / args.measured_gbps, 3)
     load_after = os.getloadavg()
     note = (f"One process; per point one warm-up, then {args.repeats} timed runs taken round-robin "
             f"over the runtimes, the fastest reported (median beside it); greedy, "
             f"{args.new_tokens} new tokens per row (stop tokens off), same left-padded chat "
             f"prompts. torch {torch.__version__}, {torch.get_num_threads()} threads, "
             f"{os.cpu_count()} CPUs. 1-min load average before/after: {load_before[0]:.2f} / "
-            f"{load_after[0]:.2f} (other jobs share this machine).")
-    write_results(rows, args.out, args.device, note)
+            f"{load_after[0]:.2f} (other jobs share this machine)."
+            + (f" Measured read bandwidth of this machine in this run: {args.measured_gbps} GB/s "
+               "(bandwidth_utilisation is achieved_GBps over it)." if args.measured_gbps else ""))
+    write_results(rows, args.out, args.device, note,
+                  args.stem or f"lm_speed_{args.device.split(':')[0]}")
     print(note)
 
 

@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline_lib.lm.export import DTYPES, ExportOptions, default_out_dir, export
+from pipeline_lib.lm.quant import SCHEMES
 
 
 def add_parser(sub) -> None:
@@ -37,6 +38,15 @@ def add_parser(sub) -> None:
     p.add_argument("--top-p", type=float, default=1.0,
                    help="nucleus sampling mass when temperature > 0")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (fixed in the file)")
+    p.add_argument("--quantize", choices=SCHEMES, default="none",
+                   help="weight-only quantized layers for CPU decode (int8 per channel, int4 per "
+                        "group); installed only if it passes the quality gates against fp32 "
+                        "(top-1 agreement >= 95%%, perplexity ratio <= 1.05), see docs/lm.md")
+    p.add_argument("--group-size", type=int, default=32,
+                   help="int4: inputs sharing one scale and zero (a divisor of every layer's "
+                        "input width; default 32)")
+    p.add_argument("--quantize-head", choices=SCHEMES, default="int8",
+                   help="the LM head when quantizing (default int8; none keeps it fp32)")
     p.set_defaults(func=run)
 
 
@@ -45,12 +55,39 @@ def run(args) -> int:
     options = ExportOptions(checkpoint=args.checkpoint, out=args.out, adapter=args.adapter,
                             dtype=args.dtype, device=args.device,
                             max_new_tokens=args.max_new_tokens, max_seq_len=args.max_seq_len,
-                            temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+                            temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+                            quantize=args.quantize, group_size=args.group_size,
+                            quantize_head=args.quantize_head)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("starting", total=None)
         report = export(options, progress=lambda step: progress.update(task, description=step))
         progress.update(task, description="done")
+    if "quality" in report:
+        _print_quality(console, report)
+    else:
+        _print_validation(console, report)
+    out = Path(report["out"])
+    console.print(f"[green]installed[/] {out / 'model.pt'}")
+    console.print(json.loads((out / "metadata.json").read_text())["sha256"], style="dim")
+    return 0
+
+
+def _print_quality(console: Console, report: dict) -> None:
+    q, spec = report["quality"], report["quantization"]
+    table = Table(title=f"quality gates ({spec['scheme']}, head {spec['head']}, group "
+                        f"{spec['group_size']}) against fp32")
+    for column in ("sequences", "positions", "top-1 agreement", "perplexity ratio"):
+        table.add_column(column)
+    for key, name in (("prompts", "validation prompts + fp32 replies"), ("text", "quality text")):
+        ratio = q[key]["perplexity"] / q[key]["reference_perplexity"]
+        table.add_row(name, str(q[key]["positions"]), f"{q[key]['top1_agreement']:.3f}",
+                      f"{ratio:.3f}")
+    console.print(table)
+    console.print(f"greedy prefix agreement with fp32: {q['greedy_prefix_agreement']:.2f}")
+
+
+def _print_validation(console: Console, report: dict) -> None:
     table = Table(title=f"validation ({report['dtype']}, {report['prompts']} prompts)")
     for column in ("prompt tokens", "max abs logit error", "tokens", "greedy identical"):
         table.add_column(column)
@@ -63,8 +100,4 @@ def run(args) -> int:
         console.print(f"fp32 upcast of the file: max abs logit error "
                       f"{exact['logits_max_abs_error']:.3g}, greedy identical "
                       f"{exact['greedy_identical']}")
-    out = Path(report["out"])
-    console.print(f"[green]installed[/] {out / 'model.pt'} "
-                  f"(max abs logit error {report['logits_max_abs_error']:.3g})")
-    console.print(json.loads((out / "metadata.json").read_text())["sha256"], style="dim")
-    return 0
+    console.print(f"max abs logit error {report['logits_max_abs_error']:.3g}")

@@ -47,7 +47,8 @@ def _lm_config():
 
 
 def _export_ready() -> bool:
-    """The default export exists and was made with the default config's length and dtype."""
+    """The default export exists and was made with the default config's length, dtype and
+    quantization."""
     from pipeline_lib.lm.runner import read_metadata
 
     lm = _lm_config()
@@ -61,14 +62,17 @@ def _export_ready() -> bool:
     meta = read_metadata(artifact)
     if meta.get("format_version") != FORMAT_VERSION:
         return False  # made by an older `pixel export`: re-export
-    return meta.get("max_new_tokens") == lm.max_new_tokens and meta.get("dtype") == lm.dtype
+    scheme = (meta.get("quantization") or {}).get("scheme", "none")
+    return (meta.get("max_new_tokens") == lm.max_new_tokens and meta.get("dtype") == lm.dtype
+            and scheme == lm.get("quantize", "none"))
 
 
 def _export() -> None:
     from pipeline_lib.cli import main
 
     lm = _lm_config()
-    if main(["export", "--max-new-tokens", str(lm.max_new_tokens), "--dtype", lm.dtype]) != 0:
+    if main(["export", "--max-new-tokens", str(lm.max_new_tokens), "--dtype", lm.dtype,
+             "--quantize", lm.get("quantize", "none")]) != 0:
         raise SystemExit("exporting the LM failed (see above)")
 
 

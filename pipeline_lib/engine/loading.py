@@ -15,15 +15,12 @@ import torch
 
 from pipeline_lib.errors import SetupError
 from pipeline_lib.lm.model import ModelArgs, Transformer, rope_inv_freq
+from pipeline_lib.lm.quant import QuantSpec, quantize_model
 from pipeline_lib.lm.runner import load_scripted
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def _is_column_major(w: torch.Tensor) -> bool:
-    return w.dim() == 2 and w.stride(0) == 1 and w.stride(1) == w.shape[0]
 
 
 def load_exported_transformer(path: str | Path, *,
@@ -39,18 +36,23 @@ def load_exported_transformer(path: str | Path, *,
         model = Transformer(args)
     model = model.to_empty(device="cpu")
     model.inv_freq = rope_inv_freq(args)[0]  # fp32, recomputed as the loader does
+    quantization = metadata.get("quantization")
+    if quantization and torch.device(device).type != "cpu":
+        raise SetupError(f"{path} is {quantization['scheme']}-quantized for CPU; for "
+                         f"{device} export with `pixel export --dtype bf16` (no --quantize)")
+    if quantization:  # the same quantized modules, empty, to receive the packed buffers
+        quantize_model(model, QuantSpec.from_metadata(quantization), empty=True)
     # assign=True keeps the saved tensors (and their strides: the column-major CPU layout).
     model.load_state_dict(state, strict=True, assign=True)
-    if args.tie_embeddings:
+    if args.tie_embeddings and isinstance(model.output, torch.nn.Linear):
         model.output.weight = model.tok_embeddings.weight
     del scripted
     dtype = DTYPES.get(metadata.get("dtype", "fp32"), torch.float32)
     model.cast_weights(dtype)
     device = torch.device(device)
     if device.type == "cpu":
-        if (metadata.get("weight_layout") == "column_major"
-                and not _is_column_major(model.layers[0].attention.wqkv.weight)):
-            model.use_cpu_layout()
+        if metadata.get("weight_layout") == "column_major":
+            model.use_cpu_layout()  # no copy for the matrices saved column-major already
     else:
         model = model.to(device)
     log.info("engine model from %s (%s, %s, %d layers)", path.name, metadata.get("architecture"),

@@ -76,7 +76,7 @@ class Engine:
         self.vocab_size = model.tok_embeddings.num_embeddings
         self.kv = KVSlots(n_layer=model.n_layer, n_slots=settings.n_slots, n_kv_heads=model.n_kv,
                           max_seq_len=settings.max_seq_len, head_dim=model.head_dim,
-                          dtype=model.output.weight.dtype, device=self.device)
+                          dtype=model.norm.weight.dtype, device=self.device)
         self.prefix_cache = PrefixCache(settings.prefix_cache_entries)
         self.metadata: dict = {}  # the export's metadata when built by from_export
         self._lock = threading.Lock()  # guards _waiting and _cancel (touched by other threads)

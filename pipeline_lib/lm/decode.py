@@ -76,7 +76,7 @@ class PixelLM(nn.Module):
 
     def _cache(self, batch: int, length: int,
                device: torch.device) -> Tuple[List[Tensor], List[Tensor]]:
-        dtype = self.model.output.weight.dtype
+        dtype = self.model.norm.weight.dtype  # activations (a quantized head has no .weight)
         return (self.model.new_cache(batch, length, device, dtype),
                 self.model.new_cache(batch, length, device, dtype))
 

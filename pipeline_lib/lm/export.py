@@ -25,6 +25,8 @@ import torch
 from pipeline_lib.errors import PixelError
 from pipeline_lib.lm.decode import PixelLM
 from pipeline_lib.lm.loader import LoadedCheckpoint, load_checkpoint
+from pipeline_lib.lm.quality import MAX_PERPLEXITY_RATIO, MIN_TOP1_AGREEMENT, quality_gates
+from pipeline_lib.lm.quant import SCHEMES, QuantSpec, quantize_model
 from pipeline_lib.lm.validate import encode_prompts, validate
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,8 @@ OUTPUT_NAMES = ("output_ids", "output_length", "pooled_hidden")  # tuple order =
 
 
 class ExportValidationError(PixelError):
-    """The exported module disagrees with Hugging Face; nothing was installed."""
+    """The exported module disagrees with Hugging Face (or a quantized one fails its quality
+    gates); nothing was installed."""
 
 
 @dataclass
@@ -47,10 +50,15 @@ class ExportOptions:
     dtype: str = "fp32"
     device: str = "cpu"
     max_new_tokens: int = 64
-    max_seq_len: int | None = None  # default: the checkpoint's context (and sliding window)
+    max_seq_len: int | None = None  # default: the checkpoint's context length
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 1.0
     seed: int = 0
+    quantize: str = "none"  # none | int8 | int4: weight-only quantized layers (quant.py)
+    group_size: int = 32  # int4: inputs per scale/zero group
+    quantize_head: str = "int8"  # the LM head when quantizing: int8 | int4 | none (fp32)
+    min_top1_agreement: float = MIN_TOP1_AGREEMENT  # quality gates of a quantized file
+    max_perplexity_ratio: float = MAX_PERPLEXITY_RATIO
     extra_metadata: dict = field(default_factory=dict)
 
 
@@ -135,19 +143,28 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         raise PixelError(f"--dtype: {options.dtype!r} is not one of {', '.join(DTYPES)}")
     if options.device.startswith("cuda") and not torch.cuda.is_available():
         raise PixelError("--device cuda: no CUDA device here; export on CPU (the file runs on GPU)")
+    if options.quantize not in SCHEMES:
+        raise PixelError(f"--quantize: {options.quantize!r} is not one of {', '.join(SCHEMES)}")
+    quantized = options.quantize != "none"
+    if quantized and (options.dtype != "fp32" or options.device != "cpu"):
+        raise PixelError("--quantize needs --dtype fp32 --device cpu: the int8/int4 kernels are "
+                         "CPU ones and keep fp32 activations outside the matmuls; for a GPU "
+                         "export use --dtype bf16 without --quantize")
+    spec = QuantSpec(options.quantize, options.group_size, options.quantize_head)
     out = Path(options.out or default_out_dir())
     dtype = DTYPES[options.dtype]
     progress("loading checkpoint")
     ck = load_checkpoint(resolve_checkpoint(options.checkpoint), adapter=options.adapter,
                          dtype=dtype)
+    if quantized:
+        progress(f"quantizing ({options.quantize})")
+        quantize_model(ck.model, spec)  # raises naming the flag when it cannot apply
     if options.device == "cpu":
         ck.model.use_cpu_layout()  # fp32 only: faster batch-1 decode on CPU, same numbers
     layout = "column_major" if options.device == "cpu" and options.dtype == "fp32" else "row_major"
     tokenizer = _load_tokenizer(ck)
     stop_ids, pad_id = stop_and_pad_ids(ck, tokenizer)
-    context = ck.args.max_position_embeddings
-    if ck.args.sliding_window:
-        context = min(context, ck.args.sliding_window)
+    context = ck.args.max_position_embeddings  # a sliding window is applied by the model
     max_seq_len = options.max_seq_len or context
     if max_seq_len > context:
         raise PixelError(f"--max-seq-len {max_seq_len} exceeds the checkpoint's context {context}")
@@ -162,6 +179,7 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         "top_p": options.top_p, "seed": options.seed, "hidden_size": ck.args.dim,
         "vocab_size": ck.args.vocab_size, "inputs": list(INPUT_NAMES),
         "outputs": list(OUTPUT_NAMES), "model_args": asdict(ck.args),
+        "quantization": spec.as_metadata() if quantized else None,
         "torch_version": torch.__version__, "created_unix": int(time.time()),
         **options.extra_metadata,
     }
@@ -189,7 +207,14 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         rows = encode_prompts(tokenizer)
         common = dict(max_new_tokens=options.max_new_tokens, stop_ids=stop_ids, pad_id=pad_id,
                       progress=progress)
-        if options.dtype == "fp32":
+        if quantized:  # its logits cannot match fp32 to 1e-3: held to the quality gates
+            quality = quality_gates(artifact, reference, tokenizer, rows,
+                                    min_top1_agreement=options.min_top1_agreement,
+                                    max_perplexity_ratio=options.max_perplexity_ratio, **common)
+            report = {"dtype": options.dtype, "prompts": len(rows),
+                      "quantization": spec.as_metadata(), "quality": quality,
+                      "passed": quality["passed"]}
+        elif options.dtype == "fp32":
             report = validate(artifact, reference, rows, dtype="fp32", **common)
         else:
             # The file as it will run, against HF in the same dtype ...
@@ -206,6 +231,12 @@ def export(options: ExportOptions, progress: Callable[[str], None] = lambda _: N
         if not report["passed"]:
             failed = out.with_name(out.name + ".validation-failed.json")
             failed.write_text(json.dumps(report, indent=2))
+            if quantized:
+                raise ExportValidationError(
+                    f"the {options.quantize} file fails its quality gates against fp32 ("
+                    + "; ".join(report["quality"]["failures"])
+                    + f"); nothing installed at {out}. Try --quantize int8, a smaller "
+                    f"--group-size or --quantize-head int8. Report: {failed}")
             exact = report.get("upcast_fp32", report)
             raise ExportValidationError(
                 f"the exported module disagrees with Hugging Face (max abs logit error "

@@ -58,8 +58,15 @@ def args_from_hf_config(cfg: Mapping) -> ModelArgs:
         raise CheckpointError("partial_rotary_factor != 1 is not supported")
     qwen = arch == "Qwen2ForCausalLM"
     sliding = cfg.get("sliding_window")
-    if qwen and not cfg.get("use_sliding_window"):
-        sliding = None
+    window_layers = None  # every layer (Mistral)
+    if qwen:
+        if not cfg.get("use_sliding_window"):
+            sliding = None
+        elif sliding:  # Qwen2 windows only the layers its layer_types name
+            types = cfg.get("layer_types") or [
+                "sliding_attention" if i >= cfg.get("max_window_layers", 28) else "full_attention"
+                for i in range(cfg["num_hidden_layers"])]
+            window_layers = [i for i, t in enumerate(types) if t == "sliding_attention"]
     n_head = cfg["num_attention_heads"]
     try:
         return ModelArgs(
@@ -75,8 +82,10 @@ def args_from_hf_config(cfg: Mapping) -> ModelArgs:
             rope_scaling=rope or None,
             max_position_embeddings=cfg.get("max_position_embeddings", 4096),
             qkv_bias=qwen or bool(cfg.get("attention_bias")),
+            o_bias=not qwen and bool(cfg.get("attention_bias")),
             tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
             sliding_window=sliding,
+            window_layers=window_layers,
             architecture=arch,
         )
     except KeyError as exc:
@@ -106,6 +115,8 @@ def _expected_shapes(args: ModelArgs) -> dict[str, tuple[int, ...]]:
             shapes |= {p + "self_attn.q_proj.bias": (args.n_head * hd,),
                        p + "self_attn.k_proj.bias": (kv * hd,),
                        p + "self_attn.v_proj.bias": (kv * hd,)}
+        if args.o_bias:
+            shapes[p + "self_attn.o_proj.bias"] = (args.dim,)
     return shapes
 
 
@@ -126,8 +137,9 @@ def check_state_dict(hf_state: Mapping[str, Tensor], args: ModelArgs) -> None:
                 f"tensor {name!r} has shape {list(found)}, config.json implies {list(shape)}: "
                 "the weights and config.json come from different models"
             )
-    if "model.layers.0.self_attn.o_proj.bias" in hf_state:
-        raise CheckpointError("o_proj has a bias (attention_bias on Llama): not supported")
+    if "model.layers.0.self_attn.o_proj.bias" in hf_state and not args.o_bias:
+        raise CheckpointError("o_proj has a bias but config.json does not set attention_bias: "
+                              "the weights and config.json disagree")
 
 
 def convert_state_dict(hf_state: Mapping[str, Tensor], args: ModelArgs) -> dict[str, Tensor]:
@@ -146,6 +158,8 @@ def convert_state_dict(hf_state: Mapping[str, Tensor], args: ModelArgs) -> dict[
             out[q + "attention.wqkv.bias"] = torch.cat(
                 [hf_state[attn + f"{n}_proj.bias"] for n in "qkv"])
         out[q + "attention.wo.weight"] = hf_state[attn + "o_proj.weight"]
+        if args.o_bias:
+            out[q + "attention.wo.bias"] = hf_state[attn + "o_proj.bias"]
         out[q + "feed_forward.w13.weight"] = torch.cat(
             [hf_state[p + "mlp.gate_proj.weight"], hf_state[p + "mlp.up_proj.weight"]])
         out[q + "feed_forward.w2.weight"] = hf_state[p + "mlp.down_proj.weight"]

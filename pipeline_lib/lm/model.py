@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pipeline_lib.errors import PixelError
+from pipeline_lib.lm.linear import Linear
 
 
 class ModelArgsError(PixelError):
@@ -38,9 +39,13 @@ class ModelArgs:
     # Hugging Face `rope_parameters` / `rope_scaling` (None or rope_type "default" = plain RoPE).
     rope_scaling: Optional[dict] = None
     max_position_embeddings: int = 4096
-    qkv_bias: bool = False  # Qwen2 has q/k/v biases
+    qkv_bias: bool = False  # Qwen2 has q/k/v biases (Llama with attention_bias too)
+    o_bias: bool = False  # Llama with attention_bias: o_proj has a bias as well
     tie_embeddings: bool = False
-    sliding_window: Optional[int] = None  # Mistral; prompts + new tokens must stay inside it
+    # Mistral (every layer) / Qwen2 (the layers in window_layers): a query sees only the
+    # `sliding_window` most recent keys, itself included (HF's `kv_idx > q_idx - window`).
+    sliding_window: Optional[int] = None
+    window_layers: Optional[List[int]] = None  # None: every layer when sliding_window is set
     architecture: str = "LlamaForCausalLM"
     extra: dict = field(default_factory=dict)
 
@@ -116,41 +121,6 @@ def rope_inv_freq(args: ModelArgs) -> tuple[Tensor, float]:
     )
 
 
-class Linear(nn.Linear):
-    """nn.Linear with a two-core path for few input rows on CPU (decode steps).
-
-    Why: a decode step reads every weight once per token, and MKL's product for a handful of
-    rows streams it with one core's bandwidth. With the column-major layout
-    (`Transformer.use_cpu_layout`) the two halves of W^T along the input dimension are
-    contiguous, so a batch-2 `bmm` reads them on two threads and the halves are added. Whole
-    model's matrices per step, 2-core EPYC: 1 row 34 -> 25 ms, 8 rows 95 -> 58 ms; past ~64 rows
-    (prefill) plain GEMM wins again. Row-major weights (bf16/fp16) keep a `mv` path for one row.
-    Same parameters and state-dict names as nn.Linear.
-    """
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True):
-        super().__init__(in_features, out_features, bias=bias)
-        self.split_max_rows = 64  # beyond this, one multi-threaded GEMM is faster
-
-    def forward(self, x: Tensor) -> Tensor:
-        w = self.weight
-        width = x.shape[-1]
-        rows = x.numel() // max(width, 1)
-        if x.is_cuda or rows > self.split_max_rows:
-            return F.linear(x, w, self.bias)
-        if w.stride(0) == 1 and width % 2 == 0:  # column-major: two contiguous halves of W^T
-            k = width // 2
-            halves = x.reshape(rows, 2, k).transpose(0, 1)  # [2, rows, k]
-            y = torch.bmm(halves, w.t().view(2, k, w.shape[0])).sum(0)  # [rows, N]
-        elif rows == 1:  # row-major (bf16/fp16): `mv` streams faster than F.linear on some CPUs
-            y = torch.mv(w, x.reshape(-1))[None]
-        else:
-            return F.linear(x, w, self.bias)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.view(list(x.shape[:-1]) + [-1])
-
-
 class RMSNorm(nn.Module):
     def __init__(self, dim: int, eps: float):
         super().__init__()
@@ -179,7 +149,7 @@ class Attention(nn.Module):
         self.n_rep = args.n_head // args.n_local_heads
         total = (args.n_head + 2 * args.n_local_heads) * args.head_dim
         self.wqkv = Linear(args.dim, total, bias=args.qkv_bias)  # q, k, v fused: one matmul
-        self.wo = Linear(args.n_head * args.head_dim, args.dim, bias=False)
+        self.wo = Linear(args.n_head * args.head_dim, args.dim, bias=args.o_bias)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
                 v_cache: Tensor, cache_start: int,
@@ -224,8 +194,9 @@ class FeedForward(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    def __init__(self, args: ModelArgs):
+    def __init__(self, args: ModelArgs, windowed: bool = False):
         super().__init__()
+        self.windowed = windowed  # attends through the sliding-window mask
         self.attention = Attention(args)
         self.feed_forward = FeedForward(args)
         self.attention_norm = RMSNorm(args.dim, args.norm_eps)
@@ -248,7 +219,10 @@ class Transformer(nn.Module):
         self.head_dim = args.head_dim
         self.dim = args.dim
         self.tok_embeddings = nn.Embedding(args.vocab_size, args.dim)
-        self.layers = nn.ModuleList(TransformerBlock(args) for _ in range(args.n_layer))
+        self.sliding_window = int(args.sliding_window or 0)  # 0: no window
+        windowed = set(range(args.n_layer) if args.window_layers is None else args.window_layers)
+        self.layers = nn.ModuleList(TransformerBlock(args, self.sliding_window > 0 and i in windowed)
+                                    for i in range(args.n_layer))
         self.norm = RMSNorm(args.dim, args.norm_eps)
         self.output = Linear(args.dim, args.vocab_size, bias=False)
         if args.tie_embeddings:
@@ -301,8 +275,26 @@ class Transformer(nn.Module):
         cos = (emb.cos() * self.attention_scaling).to(x.dtype)
         sin = (emb.sin() * self.attention_scaling).to(x.dtype)
         sin = torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)  # signed, see apply_rope
+        windowing = 0 < self.sliding_window < mask.shape[-1]
+        window_mask = self.window(mask, cache_start, write_pos) if windowing else mask
         if self.n_rep > 1:
             mask = mask.repeat(1, 1, self.n_rep, 1)  # [B, 1, n_rep*T, S], see Attention
+            window_mask = window_mask.repeat(1, 1, self.n_rep, 1) if windowing else mask
         for i, layer in enumerate(self.layers):
-            x = layer(x, cos, sin, mask, k_caches[i], v_caches[i], cache_start, write_pos)
+            layer_mask = window_mask if layer.windowed else mask
+            x = layer(x, cos, sin, layer_mask, k_caches[i], v_caches[i], cache_start, write_pos)
         return self.norm(x)
+
+    def window(self, mask: Tensor, cache_start: int, write_pos: Optional[Tensor]) -> Tensor:
+        """`mask` [B, 1, T, S] narrowed to keys less than `sliding_window` cache indices behind
+        their query. Cache index and position differ by a constant per row (left padding), so
+        this is HF's rule on positions. A query left with no key (the engine's idle rows, which
+        see key 0 only) keeps its mask: its output is thrown away but must not be NaN."""
+        T, S = mask.shape[2], mask.shape[3]
+        keys = torch.arange(S, device=mask.device)
+        if write_pos is None:
+            queries = (cache_start + torch.arange(T, device=mask.device)).view(1, 1, T, 1)
+        else:
+            queries = write_pos.view(-1, 1, 1, 1)
+        narrowed = mask & (queries - keys < self.sliding_window)
+        return narrowed | (mask & ~narrowed.any(-1, keepdim=True))

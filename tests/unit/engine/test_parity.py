@@ -41,6 +41,7 @@ def _spy_decode(monkeypatch) -> list[list[int]]:
 
 
 @pytest.mark.parametrize("family, torchscript", [("llama", True), ("qwen2", True),
+                                                 ("mistral-window", True),
                                                  ("llama", False)])
 def test_requests_joining_and_leaving_mid_way_equal_hugging_face(family, torchscript,
                                                                   monkeypatch):

@@ -13,7 +13,7 @@ import torch
 
 from pipeline_lib.lm.decode import PixelLM, sample
 from pipeline_lib.lm.loader import args_from_hf_config, build_model
-from pipeline_lib.lm.model import Linear, ModelArgs, Transformer
+from pipeline_lib.lm.model import ModelArgs, Transformer
 from pipeline_lib.lm.validate import left_pad
 from .tiny_models import FAMILIES, tiny_hf_model, uneven_prompts
 
@@ -155,15 +155,3 @@ def test_cpu_layout_keeps_parity_for_one_row_and_a_padded_batch(family, tmp_path
         loaded = torch.jit.load(str(tmp_path / "m.pt"))
     saved = dict(loaded.named_parameters())["model.layers.0.attention.wqkv.weight"]
     assert saved.stride() == weight.stride() and torch.equal(saved, weight)
-
-def test_linear_few_rows_path_equals_f_linear_and_odd_widths_fall_back():
-    """The two-core few-row path (column-major weight, even input width) is F.linear up to
-    rounding; a row-major weight, an odd input width or many rows take F.linear itself."""
-    for width, shape in [(64, (1, 1)), (64, (8, 1)), (64, (2, 40)), (63, (1, 1))]:
-        linear = Linear(width, 96, bias=True)
-        x = torch.randn(*shape, width)
-        expected = torch.nn.functional.linear(x, linear.weight, linear.bias)
-        assert torch.equal(linear(x), expected)  # row-major: the plain path
-        linear.weight.data = linear.weight.data.t().contiguous().t()
-        got = linear(x)
-        assert got.shape == expected.shape and torch.allclose(got, expected, atol=1e-5)

@@ -22,6 +22,14 @@ FAMILIES = {
                          "original_max_position_embeddings": 32})),
     "mistral": (MistralConfig, MistralForCausalLM, dict(num_key_value_heads=2, sliding_window=256)),
     "qwen2": (Qwen2Config, Qwen2ForCausalLM, dict(num_key_value_heads=1, tie_word_embeddings=True)),
+    # Windows shorter than the longest prompt + new tokens (17 + 32): Mistral windows every layer,
+    # Qwen2 only the layers from max_window_layers on.
+    "mistral-window": (MistralConfig, MistralForCausalLM, dict(num_key_value_heads=2,
+                                                               sliding_window=8)),
+    "qwen2-window": (Qwen2Config, Qwen2ForCausalLM, dict(
+        num_key_value_heads=1, use_sliding_window=True, sliding_window=6, max_window_layers=1)),
+    # Llama's attention_bias: q/k/v and o_proj biases.
+    "llama-bias": (LlamaConfig, LlamaForCausalLM, dict(num_key_value_heads=2, attention_bias=True)),
 }
 
 
@@ -42,3 +50,22 @@ def tiny_hf_model(family: str, seed: int = 0, **overrides):
 def uneven_prompts(seed: int = 1, lengths=(5, 17, 11), vocab: int = 256) -> list[list[int]]:
     g = torch.Generator().manual_seed(seed)
     return [torch.randint(3, vocab, (n,), generator=g).tolist() for n in lengths]
+
+
+def snap_to_quantized_grid(hf_model, scheme: str, group_size: int = 32):
+    """Replace every matrix of a tiny HF model by its int8 (per channel) or int4 (per group)
+    dequantized value, the LM head by its int8 one: a checkpoint that is already quantized, as
+    the demo's GGUF (Q4_0 layers) is. Quantizing it again loses almost nothing, so the quality
+    gates see only what the kernels add (bf16 activations)."""
+    from pipeline_lib.lm.quant import Int8Linear, int4_dequantize, int4_quantize
+
+    with torch.no_grad():
+        for name, module in hf_model.named_modules():
+            if not isinstance(module, torch.nn.Linear):
+                continue
+            w = module.weight
+            if scheme == "int4" and name != "lm_head":
+                w.copy_(int4_dequantize(*int4_quantize(w, group_size), group_size))
+            else:
+                w.copy_(Int8Linear.from_weight(w).dequantized())
+    return hf_model
