@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from benchmarks.inputs import MESSAGES, load_messages
 from benchmarks.perf import free_port
 from pipeline_lib.checkpoints import project_root, state_dir
 from pipeline_lib.config.compose import compose_config
+from pipeline_lib.contract import ADMIN_KEY_ENV
 from pipeline_lib.errors import PixelError
 
 RUNTIMES = (ENGINE, RTC)
@@ -155,6 +157,8 @@ def run(args, console: Console) -> Path:
     binary = pa.find_perf_analyzer(args.perf_analyzer)
     pa.check_runs(binary)
     overrides = server_overrides(args, console)
+    # One key for the servers and perf_analyzer (model config and statistics are admin APIs).
+    os.environ.setdefault(ADMIN_KEY_ENV, secrets.token_urlsafe(24))
     load_before = os.getloadavg()
     servers = {}
     try:
