@@ -71,8 +71,10 @@ def test_a_candidate_that_breaks_the_contract_loses_to_any_that_keeps_it():
 def test_judge_all_tries_every_rule_and_reports_the_contract():
     val = dict(window_probs=[np.array([0.9]), np.array([0.1]), np.array([0.8])],
                window_cues=[[NONE], [NONE], [NEGATED]], y=np.array([1, 0, 0]),
-               kinds=np.array(["explicit", "everyday", "negation"]), batches=np.array(["v3"] * 3))
-    contract = dict(window_probs=[np.array([0.8])], window_cues=[[NEGATED]], y=np.array([0]))
+               kinds=np.array(["explicit", "everyday", "negation"]), batches=np.array(["v3"] * 3),
+               short=np.zeros(3, dtype=bool))
+    contract = dict(window_probs=[np.array([0.8])], window_cues=[[NEGATED]], y=np.array([0]),
+                    short=np.zeros(1, dtype=bool))
     judged = {(j.policy.rule, j.policy.veto_override): j for j in judge_all(val, contract)}
     assert judged[("classifier+veto", None)].kept and judged[("classifier+veto", None)].precision == 1.0
     assert not judged[("classifier", None)].kept  # the negated look-alike at p 0.8 would flag
