@@ -1,8 +1,8 @@
 """Choosing the crisis policy (rule, veto override, threshold) and the epoch, on validation only.
 
 Why a separate split: the lexicon was written while reading the train split's misses, so on train
-the cue features look nearly perfect. The validation split (batches v3, v5 and v6's validation
-third) was written after the lexicon was frozen; it decides, and only decides:
+the cue features look nearly perfect. The validation split (batches v3, v5 and the validation
+thirds of v6 and v7) was written after the lexicon was frozen; it decides, and only decides:
 
 - the fine-tuning epoch (finetune.CANDIDATE_EPOCHS);
 - the rule and the veto override (crisis_policy.RULE_CANDIDATES);
