@@ -1,7 +1,7 @@
 """How likely is the served crisis model to meet the bar on unseen text? A validation-only estimate.
 
 Halve the validation split at random (stratified by label) many times; on one half choose the rule,
-veto override and threshold exactly as `pixel train-scoring` does (contract first, recall >= the
+veto override and thresholds (short, long and short-without-cue messages) exactly as `pixel train-scoring` does (contract first, recall >= the
 target, categories, then precision), measure recall and precision on the other half. The served
 classifier and epoch stay fixed. The test split is never read.
 
@@ -19,7 +19,8 @@ from pipeline_lib.scoring import Scorer
 from pipeline_lib.scoring.assessment import message_windows
 from pipeline_lib.scoring.crisis_contract import contract_texts
 from pipeline_lib.scoring.train.dataset import VALIDATION, load_crisis
-from pipeline_lib.scoring.train.selection import judge_all, message_scores
+from pipeline_lib.scoring.crisis_policy import is_short
+from pipeline_lib.scoring.train.selection import flag_messages, judge_all, message_scores
 
 OUT = Path("benchmarks/results/scoring/split_half.md")
 
@@ -30,7 +31,8 @@ def _windows(scorer: Scorer, texts: list[str]) -> dict:
         ws = message_windows(text)
         probs.append(np.array([scorer.assessor.window_probability(w) for w in ws]))
         cues.append([w.cues for w in ws])
-    return dict(window_probs=probs, window_cues=cues)
+    return dict(window_probs=probs, window_cues=cues,
+                short=np.array([is_short(t, c) for t, c in zip(texts, cues)], dtype=bool))
 
 
 def _take(d: dict, sel: np.ndarray) -> dict:
@@ -58,8 +60,10 @@ def main() -> None:
             half[rng.choice(idx, len(idx) // 2, replace=False)] = True
         best = max(judge_all(_take(val, half), contract), key=lambda j: j.key)
         other = _take(val, ~half)
-        flags = message_scores(other["window_probs"], other["window_cues"], best.policy.rule,
-                               best.policy.veto_override) >= best.policy.threshold
+        scores = message_scores(other["window_probs"], other["window_cues"], best.policy.rule,
+                                best.policy.veto_override)
+        long = np.array([len(p) > 1 for p in other["window_probs"]])
+        flags = flag_messages(scores, long, other["short"], best.policy)
         recalls.append(flags[other["y"] == 1].mean())
         precisions.append(other["y"][flags].mean() if flags.any() else 0.0)
     r, q = np.array(recalls), np.array(precisions)

@@ -30,10 +30,12 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("fine-tuning epochs (chosen)", str(report.epoch))
     table.add_row("crisis rule", best.policy.rule + (
         f" (veto override at p >= {best.policy.veto_override})" if best.policy.veto_override else ""))
-    table.add_row("crisis threshold", f"{best.policy.threshold:.4f}")
+    table.add_row("crisis threshold / long-message / short-message (no cue)",
+                  " / ".join("-" if t is None else f"{t:.4f}" for t in (
+                      best.policy.threshold, best.policy.long_threshold, best.policy.short_threshold)))
     table.add_row("validation recall / precision (what chose it)",
                   f"{best.recall:.3f} / {best.precision:.3f}")
-    table.add_row("validation: worst batch-v6 category right", f"{best.worst_category:.3f}")
+    table.add_row("validation: worst batch-v6/v7 category right", f"{best.worst_category:.3f}")
     table.add_row("contract kept", str(best.kept))
     table.add_row("EQ ridge alpha", f"{report.eq_alpha}")
     table.add_row("seconds", f"{report.seconds:.1f}")

@@ -4,7 +4,8 @@ Each window (segments.windows) is judged like a message of its own: the classifi
 idiom-blanked text, and the policy with that window's own cues, so a negation or a past tense
 vetoes only the cue it belongs to ("I'm not suicidal" in one sentence cannot silence "I have the
 pills ready" three sentences later, nor the reverse). The message is flagged when any window is;
-its risk is the highest window risk. A short message is one window: judged whole, as before.
+its risk is the highest window risk. A short message is one window: judged whole, with the
+policy's short-message threshold when the lexicon finds no current cue in it (crisis_policy.is_short).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from pipeline_lib.scoring.crisis_cues import CrisisCues, find_cues, without_idioms
 from pipeline_lib.scoring.crisis_model import probability
-from pipeline_lib.scoring.crisis_policy import CrisisPolicy
+from pipeline_lib.scoring.crisis_policy import CrisisPolicy, is_short
 from pipeline_lib.scoring.segments import windows
 
 
@@ -50,11 +51,12 @@ class MessageAssessor:
 
     def assess(self, text: str):
         parts = message_windows(text)
+        short = is_short(text, [w.cues for w in parts])
         judged, first_states = [], None
         for w in parts:
             states = self.encoder.lower(w.text)
             if first_states is None:
                 first_states = states
             judged.append(self.policy.judge(self.window_probability(w, states), w.cues,
-                                            long=len(parts) > 1))
+                                            long=len(parts) > 1, short=short))
         return combine(judged), (first_states if len(parts) == 1 else None)

@@ -79,7 +79,7 @@ def test_greedy_reply_equals_hf_generate_alone(triton_server, hf_reference):
 
 def test_greedy_replies_equal_hf_generate_while_others_join_and_leave(triton_server, hf_reference):
     # Different lengths and staggered starts: rows join and leave the batch mid-generation.
-    texts = [("I can't focus on anything since the move.", 12),
+    texts = [("The new flat still feels strange since the move.", 12),
              ("My sister and I argue every time we talk.", 56),
              ("How do I explain to my boss that I'm burned out?", 30),
              ("Sleep has been terrible for weeks.", 44)]

@@ -16,6 +16,9 @@ data/scoring/README.md), so eval can report each batch apart.
   one crisis sentence, method-seeking, overdose now, hedged preparation; clinicians, resolved past,
   slang, harmless risk words, safe distress, long everyday), written blind, split once into all three
   splits by its build script (data/scoring/v6/build.py).
+- crisis_v7.tsv: same columns, batch v7 (2026-12-02): short conversational messages (everyday
+  replies of a multi-turn conversation; short crises), written blind, split once the same way
+  (data/scoring/v7/build.py).
 - crisis_train_extra.tsv: same columns, split "train" only: batches v4 and v5, more training messages
   written on 2026-11-30 (hard cases of every kind) and checked for near-duplicates against every
   other split before they were committed (v5's other third went to the validation file). Train-only
@@ -36,9 +39,10 @@ from pipeline_lib.errors import PixelError
 SPLITS = ("train", "test")
 VALIDATION = "validation"
 TRAIN_ONLY_FILE = "crisis_train_extra.tsv"
-V6_FILE = "crisis_v6.tsv"  # batch v6: all three splits, drawn once when it was written
+# Batches v6 and v7: all three splits each, drawn once when the batch was written.
+BATCH_FILES = ("crisis_v6.tsv", "crisis_v7.tsv")
 CRISIS_FILES = ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE,
-                V6_FILE)
+                *BATCH_FILES)
 
 
 class DatasetError(PixelError):
@@ -82,9 +86,10 @@ def load_crisis(directory: Path | None = None, *, split: str | None = None) -> l
         out = _read_crisis(d / "crisis_messages.tsv", SPLITS, split)
         if split in (None, "train") and (d / TRAIN_ONLY_FILE).is_file():  # optional in a --data folder
             out += _read_crisis(d / TRAIN_ONLY_FILE, ("train",), split)
-    if (d / V6_FILE).is_file():
-        out += [m for m in _read_crisis(d / V6_FILE, (*SPLITS, VALIDATION), split)
-                if split is not None or m.split != VALIDATION]
+    for name in BATCH_FILES:
+        if (d / name).is_file():
+            out += [m for m in _read_crisis(d / name, (*SPLITS, VALIDATION), split)
+                    if split is not None or m.split != VALIDATION]
     return out
 
 

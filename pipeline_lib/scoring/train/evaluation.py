@@ -103,7 +103,10 @@ def _crisis(scorer: Scorer, report: EvalReport, data: Path | None) -> None:
         report.selection = dict(
             meta.get("crisis_selection", {}),
             summary=f"top {meta.get('tuned_layers')} encoder layers fine-tuned {meta.get('crisis_epochs')} epochs, rule {policy.rule}"
-                    f"{override}, tau {policy.threshold:.4f}",
+                    f"{override}, tau {policy.threshold:.4f}"
+                    + ("" if policy.long_threshold is None else f", long-message tau {policy.long_threshold:.4f}")
+                    + ("" if policy.short_threshold is None else
+                       f", short-message tau {policy.short_threshold:.4f}"),
         )
     kinds = np.array([m.kind for m in test])
     for kind in sorted(set(kinds)):

@@ -23,7 +23,7 @@ from pipeline_lib.scoring.assessment import message_windows
 from pipeline_lib.scoring.crisis_contract import contract_texts
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
 from pipeline_lib.scoring.crisis_model import cue_tensor, probability
-from pipeline_lib.scoring.crisis_policy import RULE_CANDIDATES
+from pipeline_lib.scoring.crisis_policy import RULE_CANDIDATES, is_short
 from pipeline_lib.scoring.encoder import SentenceEncoder
 from pipeline_lib.scoring.heads import LINKS, LinearHead, TrainedHeads, pair_features
 from pipeline_lib.scoring.response_cues import find_response_cues
@@ -121,9 +121,11 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         con_texts, con_labels = contract_texts()
         con_cues, con_states = _windowed(encoder, con_texts)
         val = dict(window_cues=val_cues, y=np.array([m.crisis for m in validation]),
+                   short=np.array([is_short(m.text, c) for m, c in zip(validation, val_cues)]),
                    kinds=np.array([m.kind for m in validation]),
                    batches=np.array([m.batch for m in validation]))
-        contract = dict(window_cues=con_cues, y=np.array(con_labels))
+        contract = dict(window_cues=con_cues, y=np.array(con_labels),
+                        short=np.array([is_short(t, c) for t, c in zip(con_texts, con_cues)]))
         chosen: dict = {}
 
         def on_epoch(epoch: int, params: dict) -> None:

@@ -71,8 +71,10 @@ def test_a_candidate_that_breaks_the_contract_loses_to_any_that_keeps_it():
 def test_judge_all_tries_every_rule_and_reports_the_contract():
     val = dict(window_probs=[np.array([0.9]), np.array([0.1]), np.array([0.8])],
                window_cues=[[NONE], [NONE], [NEGATED]], y=np.array([1, 0, 0]),
-               kinds=np.array(["explicit", "everyday", "negation"]), batches=np.array(["v3"] * 3))
-    contract = dict(window_probs=[np.array([0.8])], window_cues=[[NEGATED]], y=np.array([0]))
+               kinds=np.array(["explicit", "everyday", "negation"]), batches=np.array(["v3"] * 3),
+               short=np.zeros(3, dtype=bool))
+    contract = dict(window_probs=[np.array([0.8])], window_cues=[[NEGATED]], y=np.array([0]),
+                    short=np.zeros(1, dtype=bool))
     judged = {(j.policy.rule, j.policy.veto_override): j for j in judge_all(val, contract)}
     assert judged[("classifier+veto", None)].kept and judged[("classifier+veto", None)].precision == 1.0
     assert not judged[("classifier", None)].kept  # the negated look-alike at p 0.8 would flag
@@ -91,3 +93,27 @@ def test_a_long_message_uses_its_own_threshold_chosen_as_high_as_recall_allows()
     tau_long = pick_long_threshold(scores, y, long, tau=0.1)
     assert 0.2 < tau_long < 0.6  # above every long false alarm, below every long crisis
     assert pick_long_threshold(np.array([0.05, 0.3]), np.array([1, 0]), np.array([True, True]), 0.01) < 0.05
+
+
+def test_a_short_message_without_a_current_cue_uses_its_own_threshold():
+    from pipeline_lib.scoring.crisis_policy import is_short
+    from pipeline_lib.scoring.crisis_cues import find_cues
+    from pipeline_lib.scoring.train.selection import flag_messages, pick_short_threshold
+
+    assert is_short("In the kitchen, I think.", [find_cues("In the kitchen, I think.")])
+    assert not is_short("I want to kill myself", [find_cues("I want to kill myself")])  # a current cue
+    words = "we walked the dog along the river and then had lunch"
+    assert not is_short(words, [find_cues(words)])  # more than a few words
+    policy = CrisisPolicy("classifier", 0.1, long_threshold=0.4, short_threshold=0.3)
+    assert policy.judge(0.2, NONE)[0] and not policy.judge(0.2, NONE, short=True)[0]
+    assert policy.judge(0.35, NONE, short=True)[0]
+    assert CrisisPolicy.from_meta(policy.as_meta()) == policy
+    # 30 crises (10 short at 0.6-0.9), 10 short everyday messages at 0.2: the short threshold rises
+    # above them and stays below every short crisis.
+    y = np.array([1] * 30 + [0] * 10)
+    short = np.array([False] * 20 + [True] * 20)
+    scores = np.concatenate([np.full(20, 0.8), np.linspace(0.6, 0.9, 10), np.full(10, 0.2)])
+    tau_short = pick_short_threshold(scores, y, short, scores >= 0.1, 0.1)
+    assert 0.2 < tau_short < 0.6
+    chosen = CrisisPolicy("classifier", 0.1, short_threshold=tau_short)
+    assert (flag_messages(scores, np.zeros(40, dtype=bool), short, chosen) == y.astype(bool)).all()

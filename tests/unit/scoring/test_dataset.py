@@ -44,10 +44,10 @@ def test_the_split_change_kept_every_original_test_message_in_test():
     assert len(rows) >= 700
     v1 = [r for r in rows if r.batch == "v1"]
     assert len(v1) == 439 and sum(r.split == "test" for r in v1) == 108
-    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6"}
+    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6", "v7"}
     assert {r.split for r in rows if r.batch in ("v4", "v5")} == {"train"}  # they only add training rows
-    old_test = [r for r in load_crisis(split="test") if r.batch != "v6"]
-    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6 adds its own test third
+    old_test = [r for r in load_crisis(split="test") if r.batch not in ("v6", "v7")]
+    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6, v7 add their own test thirds
     test_groups = {p.group for p in load_pairs(split="test")}
     assert len(test_groups) >= 40  # the EQ pair test: >= 40 messages with both reply styles
 
@@ -62,7 +62,7 @@ def test_the_validation_split_exists_and_is_disjoint_from_train_and_test():
     val = load_crisis(split="validation")
     rest = load_crisis()
     assert len(val) >= 550 and {r.split for r in val} == {"validation"}
-    assert {r.batch for r in val} == {"v3", "v5", "v6"}
+    assert {r.batch for r in val} == {"v3", "v5", "v6", "v7"}
     assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.55  # ~45 % crises, hard negatives the rest
     assert {"idiom", "negation", "past", "topic", "hyperbole", "third_person_ok"} <= {
         r.kind for r in val if not r.crisis}
@@ -128,3 +128,17 @@ def test_batch_v6_splits_share_no_sentence():
 
     train, val, test = sentences("train"), sentences("validation"), sentences("test")
     assert not train & test and not val & test and not train & val
+
+
+V7_CRISIS = {"short_crisis", "short_crisis_nolex", "short_followup"}
+V7_OTHER = {"short_ack", "short_time", "short_place_person", "small_talk", "short_question"}
+
+
+def test_batch_v7_short_messages_cover_both_sides_in_every_split():
+    for split in ("train", "validation", "test"):
+        v7 = [r for r in load_crisis(split=split) if r.batch == "v7"]
+        assert {r.kind for r in v7 if r.crisis} == V7_CRISIS
+        assert {r.kind for r in v7 if not r.crisis} == V7_OTHER
+        for kind in V7_CRISIS | V7_OTHER:
+            assert sum(r.kind == kind for r in v7) >= (14 if split == "train" else 6)
+        assert max(len(r.text.split()) for r in v7) <= 14  # the batch is about short messages

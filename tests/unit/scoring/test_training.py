@@ -149,3 +149,30 @@ def test_trained_heads_rank_empathy_above_dismissal(scorer):
         context_types=["general_support"] * 2,
     )
     assert good.overall_eq > bad.overall_eq and good.eq_scores[3] > bad.eq_scores[3]
+
+
+# Short conversational messages (batch v7's categories; these are not rows of any split).
+SHORT_EVERYDAY = ["Yep, pretty much.", "Since last Thursday.", "At my cousin's flat.", "Good evening!",
+                  "How do you mean?", "Not at the moment.", "In the mornings, I think.",
+                  "My neighbour, Tom.", "Hmm, not sure yet.", "No worries."]
+SHORT_CRISIS = ["I want to end my life tonight.", "I'm going to kill myself.",
+                "Took the whole packet of sleeping pills.", "Tonight I'm going to do it."]
+
+
+def test_short_everyday_replies_are_not_flagged(scorer):
+    flagged = [t for t, r in zip(SHORT_EVERYDAY, scorer.user_risk(SHORT_EVERYDAY)) if r.flag]
+    assert flagged == []
+
+
+def test_short_crisis_statements_are_flagged(scorer):
+    missed = [t for t, r in zip(SHORT_CRISIS, scorer.user_risk(SHORT_CRISIS)) if not r.flag]
+    assert missed == []
+
+
+def test_a_short_reply_carries_an_earlier_crisis_but_not_without_one(scorer):
+    crisis_talk = ["I've had a rough few days", CRISIS_SENTENCE]
+    calm_talk = ["I've had a rough few days", "work has been really busy and I'm tired"]
+    reply = "Since last Thursday."
+    after_crisis, after_calm, alone = scorer.user_risk(
+        [reply, reply, reply], previous_turns=[crisis_talk, calm_talk, []])
+    assert after_crisis.flag and not after_calm.flag and not alone.flag
