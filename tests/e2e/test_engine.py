@@ -159,4 +159,9 @@ def test_prefix_cache_saves_the_system_prompt_for_repeat_context_types(triton_se
     for i in range(2):
         unary(triton_server.grpc_url, f"Quick question number {i}.", max_new_tokens=4,
               context_type="therapy_session")
+    # The engine publishes its metrics every 0.5 s: the second call's hit shows up within that.
+    deadline = time.monotonic() + 30
+    while (metric(triton_server.metrics_url, "pixel_engine_prefill_tokens_saved_total") <= before
+           and time.monotonic() < deadline):
+        time.sleep(0.2)
     assert metric(triton_server.metrics_url, "pixel_engine_prefill_tokens_saved_total") > before
