@@ -112,3 +112,33 @@ def test_model_settings_decode_rendered_parameters(raw, value):
     import json
 
     assert model_settings({"parameters": {"k": json.loads(raw)}}) == {"k": value}
+
+
+class FinishedIterator:
+    """Stands in for a decoupled BLS response iterator (only its lifetime matters here)."""
+
+
+def test_finished_iterators_outlive_their_caller_then_are_dropped_here(monkeypatch):
+    import gc
+    import weakref
+
+    from pipeline_lib.serving import triton_glue
+
+    clock = [1000.0]
+    monkeypatch.setattr(triton_glue.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(triton_glue, "_finished_iterators", triton_glue.collections.deque())
+    first = FinishedIterator()
+    alive = weakref.ref(first)
+    triton_glue.release_later(first)
+    del first
+    gc.collect()
+    assert alive() is not None  # the caller let go; the grace period keeps it
+    clock[0] += triton_glue._ITERATOR_GRACE_S / 2
+    triton_glue.release_later(FinishedIterator())
+    gc.collect()
+    assert alive() is not None  # still within its grace period
+    clock[0] += triton_glue._ITERATOR_GRACE_S + 1
+    triton_glue.release_later(FinishedIterator())  # the next release drops the expired ones
+    gc.collect()
+    assert alive() is None
+    assert len(triton_glue._finished_iterators) == 1  # only the newest is still held
