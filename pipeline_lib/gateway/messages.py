@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pipeline_lib.gateway.errors import invalid
 from pipeline_lib.gateway.schemas import ChatMessage
+from pipeline_lib.serving.visible_text import has_visible_text
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ def split_messages(messages: list[ChatMessage]) -> Turns:
     if last.role != "user":
         raise invalid(f"messages[{last_index}].role", "the last message must be the user's "
                       f"(not {last.role!r}): Pixel answers the latest user message")
-    if not last.text.strip():
-        raise invalid(f"messages[{last_index}].content", "must not be empty or whitespace only")
+    if not has_visible_text(last.text):  # the server's rule for `text`, named as the caller sent it
+        raise invalid(f"messages[{last_index}].content", "must not be empty or whitespace only "
+                      "(it has no visible character)")
     conversation = tuple(
         {"role": "system" if m.role == "developer" else m.role, "content": m.text}
         for m in messages[:last_index]

@@ -29,6 +29,7 @@ def test_text_parts_are_joined():
     ((("user", "hi"), ("assistant", "hello")), "messages[1].role"),
     ((("system", "x"),), "messages[0].role"),
     ((("user", "   "),), "messages[0].content"),
+    ((("user", "\u200b\u200d"),), "messages[0].content"),  # zero-width only: nothing to read
 ])
 def test_the_last_message_must_be_a_non_empty_user_message(pairs, param):
     with pytest.raises(GatewayError) as caught:
