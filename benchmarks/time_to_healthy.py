@@ -64,11 +64,8 @@ def main() -> None:
     stop = threading.Event()
     supervisor = Supervisor(server, admin_key=server.admin_key,
                             policy=HealingPolicy(poll_interval_s=1.0, probe_interval_s=15.0))
-    thread = threading.Thread(target=supervisor.run, args=(stop,), daemon=True)
-    thread.start()
+    thread = supervisor.run_in_background(stop)
     try:
-        while supervisor.state != "watching":
-            time.sleep(0.1)
         rows = [measure(server, supervisor, model) for model in args.models]
     finally:
         stop.set()

@@ -153,6 +153,15 @@ class Supervisor:
                 dead = []  # a failed reload is followed by a restart
         return 0
 
+    def run_in_background(self, stop: threading.Event) -> threading.Thread:
+        """`run` on a daemon thread; returns once it watches (or has already ended)."""
+        thread = threading.Thread(target=self.run, args=(stop,), daemon=True,
+                                  name="pixel-supervisor")
+        thread.start()
+        while self.state != "watching" and thread.is_alive():
+            time.sleep(0.1)
+        return thread
+
     def heal(self, dead: list[Stub]) -> bool:
         if dead and self.server.process.poll() is None:
             models = sorted({s.model for s in dead})

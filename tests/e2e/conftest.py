@@ -6,7 +6,6 @@ import os
 import secrets
 import socket
 import threading
-import time
 
 import pytest
 
@@ -75,10 +74,7 @@ def secured_server(tmp_path_factory, tls_files):
     stop = threading.Event()
     supervisor = Supervisor(server, admin_key=server.admin_key,
                             policy=HealingPolicy(poll_interval_s=0.5, probe_interval_s=0))
-    thread = threading.Thread(target=supervisor.run, args=(stop,), daemon=True)
-    thread.start()
-    while supervisor.state != "watching" and thread.is_alive():
-        time.sleep(0.1)
+    thread = supervisor.run_in_background(stop)
     yield server, supervisor
     stop.set()
     thread.join(timeout=60)
