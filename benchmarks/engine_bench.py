@@ -5,7 +5,8 @@ export whose fixed max_new_tokens equals --max-new-tokens). Points alternate bet
 both see the same machine load. perf_analyzer over gRPC, `--streaming` for the decoupled
 `pixel_stream`, `--profile-export-file` for every response's client-side timestamp:
 
-- closed loop: concurrency 1 2 4 8 16 32 (a fixed number of requests in flight);
+- closed loop: concurrency 1 2 4 8 16 32 (a fixed number of requests in flight); at 8 16 32 also
+  the engine server's unary `pixel` (one response per request: the throughput without streaming);
 - open loop: Poisson arrivals at fractions of the engine's closed-loop peak (req/s);
 - a 200-request burst against the engine, then one more request;
 - the committed messages (benchmarks/data/messages.json), replies up to --max-new-tokens (64)
@@ -33,7 +34,7 @@ from rich.console import Console
 from benchmarks import perf_analyzer as pa
 from benchmarks.engine_points import Bench, engine_data, prefix_tokens_mean, rtc_overrides, token_counter
 from benchmarks.engine_report import conditions, render_only, write_results
-from benchmarks.engine_targets import ENGINE, RTC
+from benchmarks.engine_targets import ENGINE, ENGINE_UNARY, RTC
 from benchmarks.inputs import MESSAGES, load_messages
 from benchmarks.perf import free_port
 from pipeline_lib.checkpoints import project_root, state_dir
@@ -41,7 +42,7 @@ from pipeline_lib.config.compose import compose_config
 from pipeline_lib.contract import ADMIN_KEY_ENV
 from pipeline_lib.errors import PixelError
 
-RUNTIMES = (ENGINE, RTC)
+RUNTIMES = (ENGINE, RTC)  # the two servers; ENGINE_UNARY is the engine server's `pixel`
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,6 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smoke run: concurrency 1 2, one Poisson rate, a 20-request burst")
     p.add_argument("--concurrency", type=int, nargs="+", help="closed-loop levels (default 1 2 4 8 16 32)")
+    p.add_argument("--unary-concurrency", type=int, nargs="+",
+                   help="closed-loop levels at which the engine server's unary `pixel` is measured "
+                        "too (default 8 16 32; quick: none; 0: none)")
     p.add_argument("--rate-fractions", type=float, nargs="+",
                    help="open-loop rates as fractions of the engine's closed-loop peak req/s "
                         "(default 0.3 0.6 0.9; 0 entries: no open-loop sweep)")
@@ -60,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="reply budget, EOS allowed (default 64; lm=python needs an export with it: made once)")
     p.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES))
     p.add_argument("--requests-per-window", type=int,
-                   help="closed loop: requests per window (default: engine max(2, min(c, 8)), "
+                   help="closed loop: requests per window (default: engine max(2, min(c, 16)), "
                         "run-to-completion max(1, min(c // 2, 8)))")
     p.add_argument("--burst", type=int, help="burst size against the engine (default 200; 0: none)")
     p.add_argument("--burst-deadline", type=float, default=20.0,
@@ -73,6 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="measure nothing: rewrite summary.md and the plots from the files in --results")
     args = p.parse_args(argv)
     args.concurrency = args.concurrency or ([1, 2] if args.quick else [1, 2, 4, 8, 16, 32])
+    args.unary_concurrency = [c for c in (args.unary_concurrency or ([] if args.quick else [8, 16, 32]))
+                              if c > 0]
     args.rate_fractions = ([0.5] if args.quick else [0.3, 0.6, 0.9]) \
         if args.rate_fractions is None else [f for f in args.rate_fractions if f > 0]
     args.rtc_rate_fractions = (args.rate_fractions[:1] if args.rtc_rate_fractions is None
@@ -88,7 +94,7 @@ def window_requests(runtime: str, concurrency: int) -> int:
     its windows are half as long (each still sees the server holding `concurrency` requests)."""
     if runtime == RTC:
         return max(1, min(concurrency // 2, 8))
-    return max(2, min(concurrency, 8))
+    return max(2, min(concurrency, 16))  # a window of at least one wave of in-flight requests
 
 
 def build(overrides: list[str], work: Path):
@@ -116,7 +122,8 @@ def measure(args, console: Console, bench: Bench) -> tuple[list, list, dict | No
     closed, poisson = [], []
     with console.status("") as status:
         for c in args.concurrency:
-            for rt in bench.runtimes:
+            unary = [ENGINE_UNARY] if ENGINE in bench.runtimes and c in args.unary_concurrency else []
+            for rt in bench.runtimes + unary:
                 status.update(f"closed loop: {rt} at concurrency {c}")
                 row = bench.point(rt, concurrency=c, requests=args.requests_per_window or window_requests(rt, c))
                 if row:
@@ -181,6 +188,7 @@ def run(args, console: Console) -> Path:
                       metrics_urls={rt: s.metrics_url for rt, s in servers.items()},
                       data={ENGINE: engine_data(work / "engine.json", messages, args.max_new_tokens),
                             RTC: MESSAGES},  # its export fixes the budget: no max_new_tokens
+                      also={ENGINE_UNARY: ENGINE} if ENGINE in servers else {},
                       count_tokens=token_counter(cfg), messages=messages)
         bench.warm_up()
         prefix_mean = prefix_tokens_mean(bench.urls[ENGINE], messages) if ENGINE in servers else None

@@ -9,10 +9,11 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from benchmarks.engine_targets import ENGINE, RTC  # noqa: E402
+from benchmarks.engine_targets import ENGINE, ENGINE_UNARY, RTC  # noqa: E402
 
-LABELS = {ENGINE: "engine (pixel_stream)", RTC: "run-to-completion (pixel)"}
-COLORS = {ENGINE: "tab:blue", RTC: "tab:orange"}
+LABELS = {ENGINE: "engine (pixel_stream)", ENGINE_UNARY: "engine (pixel, unary)",
+          RTC: "run-to-completion (pixel)"}
+COLORS = {ENGINE: "tab:blue", ENGINE_UNARY: "tab:green", RTC: "tab:orange"}
 
 
 def _series(rows: list[dict], runtime: str, x: str) -> list[dict]:
@@ -40,8 +41,10 @@ def throughput(closed: list[dict], path: Path) -> Path:
     xs = sorted({int(r["concurrency"]) for r in closed})
     for ax, key, label in ((axes[0], "tokens_per_s", "generated tokens/s"),
                            (axes[1], "throughput_rps", "requests/s")):
-        for rt in (ENGINE, RTC):
+        for rt in (ENGINE, ENGINE_UNARY, RTC):
             s = _series(closed, rt, "concurrency")
+            if not s:
+                continue
             ax.plot([int(r["concurrency"]) for r in s], [float(r[key]) for r in s], marker="o",
                     label=LABELS[rt], color=COLORS[rt])
         _log_x(ax, xs)

@@ -101,6 +101,7 @@ class Bench:
     data: dict[str, Path]
     count_tokens: TokenCounter
     messages: list[dict]
+    also: dict[str, str] = field(default_factory=dict)  # a measured door -> the server behind it
     failures: list[str] = field(default_factory=list)
     prefill: dict[str, float] = field(default_factory=lambda: {"saved": 0.0, "computed": 0.0,
                                                                "requests": 0.0, "hits": 0.0})
@@ -127,18 +128,22 @@ class Bench:
         """One perf_analyzer run; None (and a line in `failures`) when it failed."""
         model = MODELS.get(runtime, "pixel")
         tag = f"{runtime}-c{concurrency}" if concurrency else f"{runtime}-r{request_rate:g}"
-        metrics = self.metrics_urls[runtime] if runtime == ENGINE else None
-        before = prom.settled(metrics) if metrics else None
-        load_1m = os.getloadavg()[0]
-        try:
-            r = pa.measure(self.binary, model=model, url=self.urls[runtime], input_data=self.data[runtime],
-                           concurrency=concurrency, request_rate=request_rate,
-                           window=pa.Window(requests=requests), csv_path=self.work / f"{tag}.csv",
-                           streaming=runtime == ENGINE, export_path=self.work / f"{tag}.json",
-                           timeout_s=480)
-        except pa.BenchmarkError as exc:  # one bad point must not throw away a long run
-            self.failures.append(f"{tag}: " + " ".join(str(exc).split())[:300])
-            return None
+        server = self.also.get(runtime, runtime)
+        metrics = self.metrics_urls[server] if server == ENGINE else None
+        for attempt in (1, 2):  # one retry: a point lost to a flaky run costs a long sweep's hole
+            before = prom.settled(metrics) if metrics else None  # counters and load of this try
+            load_1m = os.getloadavg()[0]
+            try:
+                r = pa.measure(self.binary, model=model, url=self.urls[server],
+                               input_data=self.data[server], concurrency=concurrency,
+                               request_rate=request_rate, window=pa.Window(requests=requests),
+                               csv_path=self.work / f"{tag}.csv", streaming=runtime == ENGINE,
+                               export_path=self.work / f"{tag}.json", timeout_s=480)
+                break
+            except pa.BenchmarkError as exc:  # one bad point must not throw away a long run
+                self.failures.append(f"{tag} (try {attempt}): " + " ".join(str(exc).split())[:300])
+                if attempt == 2:
+                    return None
         timing = summarize(point_timings(self.work / f"{tag}.json", self.count_tokens))
         row = {"runtime": runtime, "model": model,
                **({"concurrency": concurrency} if concurrency else

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
-from benchmarks.engine_targets import ENGINE, RTC, all_targets
+from benchmarks.engine_targets import ENGINE, ENGINE_UNARY, RTC, all_targets
 
-LABEL = {ENGINE: "engine (`pixel_stream`, streaming)", RTC: "run-to-completion (`pixel` ensemble)"}
+LABEL = {ENGINE: "engine (`pixel_stream`, streaming)", ENGINE_UNARY: "engine (`pixel`, unary)",
+         RTC: "run-to-completion (`pixel` ensemble)"}
+ORDER = {ENGINE: 0, ENGINE_UNARY: 1, RTC: 2}
 
 
 def _f(value, spec: str = ".2f") -> str:
@@ -26,7 +28,7 @@ def _table(rows: list[dict], load_key: str, load_head: str) -> list[str]:
     lines = [f"| runtime | {load_head} | requests | req/s | tokens/s | delivered tok/s | TTFT p50 / p99 ms | "
              "inter-token p50 / p99 ms | end-to-end p50 / p99 ms | reply tokens | load (1 min) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in sorted(rows, key=lambda r: (r["runtime"] != ENGINE, float(r[load_key]))):
+    for r in sorted(rows, key=lambda r: (ORDER.get(r["runtime"], 3), float(r[load_key]))):
         load = f"{int(r[load_key])}" if load_key == "concurrency" else f"{float(r[load_key]):.3g}"
         lines.append(
             f"| {r['runtime']} | {load} | {int(r['requests'])} | {r['throughput_rps']:.3f} | "
@@ -42,12 +44,15 @@ def _side_by_side(closed: list[dict]) -> list[str]:
     by = {(r["runtime"], int(r["concurrency"])): r for r in closed}
     levels = sorted({c for _, c in by})
     lines = ["| concurrency | tokens/s engine ÷ run-to-completion | engine TTFT p50 ÷ run-to-completion "
-             "end-to-end p50 | end-to-end p50 engine ÷ run-to-completion |", "|---:|---:|---:|---:|"]
+             "end-to-end p50 | end-to-end p50 engine ÷ run-to-completion | tokens/s engine unary ÷ "
+             "run-to-completion |", "|---:|---:|---:|---:|---:|"]
     for c in levels:
-        e, r = by.get((ENGINE, c)), by.get((RTC, c))
+        e, r, u = by.get((ENGINE, c)), by.get((RTC, c)), by.get((ENGINE_UNARY, c))
         if e and r:
+            unary = _f(u["tokens_per_s"] / r["tokens_per_s"]) if u else "–"
             lines.append(f"| {c} | {_f(e['tokens_per_s'] / r['tokens_per_s'])} | "
-                         f"{_f(e['ttft_p50_ms'] / r['e2e_p50_ms'])} | {_f(e['e2e_p50_ms'] / r['e2e_p50_ms'])} |")
+                         f"{_f(e['ttft_p50_ms'] / r['e2e_p50_ms'])} | {_f(e['e2e_p50_ms'] / r['e2e_p50_ms'])} | "
+                         f"{unary} |")
     return lines
 
 
@@ -67,7 +72,9 @@ def render_summary(*, closed: list[dict], poisson: list[dict], totals: dict, con
     p = totals.get("prefill", {})
     out = [f"# {conditions.get('title', 'Engine benchmark')}", "",
            "Issue 14, item 8: the engine (in-flight batching, streaming) against the run-to-completion "
-           "ensemble, same machine, same messages, measured alternately in one run.", "",
+           "ensemble, same machine, same messages, measured alternately in one run. The engine "
+           "server is also measured behind its unary door (`pixel`: one response per request) at "
+           "the higher concurrencies, where throughput peaks.", "",
            "## Targets", "", *_targets(closed, totals), "",
            "## Definitions", "",
            "- **tokens/s**: requests/s x generated tokens per request (engine: its "

@@ -1,6 +1,6 @@
 """Issue 14's benchmark targets, computed from one run's rows: each a measured ratio, a bound, a verdict.
 
-Rows (closed.csv): {runtime: "engine" | "run_to_completion", concurrency, throughput_rps,
+Rows (closed.csv): {runtime: "engine" | "engine_unary" | "run_to_completion", concurrency, throughput_rps,
 tokens_per_s, ttft_p50_ms, itl_p50_ms, itl_p99_ms, e2e_p50_ms, ...}. Prefill and burst figures
 come from the engine's metrics and the burst test. A target whose inputs were not measured is
 reported as such ("not measured"), never as a pass.
@@ -12,6 +12,9 @@ import math
 from dataclasses import dataclass
 
 ENGINE, RTC = "engine", "run_to_completion"
+# The same engine server behind its unary door (`pixel`): one response per request, no per-token
+# round trips through the server, so its peak is the engine's throughput without streaming.
+ENGINE_UNARY = "engine_unary"
 # Throughput on a shared 2-core machine moves by a few percent between identical windows: a step
 # down smaller than this counts as "not falling". The summary prints the raw ratios beside it.
 FLAT_TOLERANCE = 0.05
@@ -39,12 +42,17 @@ def _by_c(rows: list[dict], runtime: str) -> dict[int, dict]:
 
 
 def peak_tokens(rows: list[dict]) -> Target:
-    eng, rtc = (max((float(r["tokens_per_s"]) for r in _by_c(rows, rt).values()), default=None)
-                for rt in (ENGINE, RTC))
+    """The engine's best over the sweep, through either door (streamed or unary), against
+    run-to-completion's best; the detail names both doors' figures."""
+    streamed, unary, rtc = (max((float(r["tokens_per_s"]) for r in _by_c(rows, rt).values()),
+                                default=None) for rt in (ENGINE, ENGINE_UNARY, RTC))
+    eng = max((v for v in (streamed, unary) if _ok(v)), default=None)
     ratio = eng / rtc if _ok(eng) and rtc else None
+    doors = f"streamed {streamed or 0:.1f}" + (f", unary {unary:.1f}" if _ok(unary) else "")
     return Target("peak tokens/s, engine ÷ run-to-completion", ratio, ">= 1.30",
                   None if ratio is None else ratio >= 1.3,
-                  f"engine {eng or 0:.1f} tok/s, run-to-completion {rtc or 0:.1f} tok/s (best of the sweep)")
+                  f"engine {eng or 0:.1f} tok/s ({doors}), run-to-completion {rtc or 0:.1f} tok/s "
+                  "(best of the sweep)")
 
 
 def never_falls(rows: list[dict], *, up_to: int = 16, key: str = "throughput_rps") -> Target:

@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import csv
+import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+from benchmarks.process_cpu import cpu_s
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway"
 MESSAGES = ["I can't sleep before exams.", "Work has been overwhelming lately.",
@@ -46,6 +51,8 @@ class Point:
     inner_ms: list[float] = field(default_factory=list)  # gateway only: its client's latency
     server_ms: list[float] = field(default_factory=list)  # Triton's inference_time_ms
     wall_s: float = 0.0
+    gateway_cpu_s: float = 0.0  # the gateway process's CPU over this point (both paths)
+    load_average: float = 0.0  # 1-minute load average at the end of the point
 
     @property
     def rps(self) -> float:
@@ -67,6 +74,12 @@ def summarize(points: list[Point]) -> list[dict]:
         d_rps = sum(len(p.latencies_ms) for p in direct) / sum(p.wall_s for p in direct)
         g_rps = sum(len(p.latencies_ms) for p in gateway) / sum(p.wall_s for p in gateway)
         paired = [x - y for p in gateway for x, y in zip(p.latencies_ms, p.inner_ms, strict=True)]
+        # The gateway's CPU while it served (its points) and while it sat idle (the direct
+        # points): the difference per request is its own cost, the share that competes with
+        # tritonserver for the cores.
+        g_cpu_ms = sum(p.gateway_cpu_s for p in gateway) * 1000.0 / max(len(g_lat), 1)
+        idle_ms_per_s = (sum(p.gateway_cpu_s for p in direct) * 1000.0
+                         / max(sum(p.wall_s for p in direct), 1e-9))
         rows.append({
             "concurrency": c, "requests_each": len(d_lat),
             "direct_p50_ms": p50(d_lat), "gateway_p50_ms": p50(g_lat),
@@ -77,12 +90,17 @@ def summarize(points: list[Point]) -> list[dict]:
             "paired_overhead_p50_ms": p50(paired),
             "paired_overhead_p95_ms": statistics.quantiles(paired, n=20)[-1]
             if len(paired) >= 2 else float("nan"),
+            "gateway_cpu_ms_per_request": g_cpu_ms,
+            "gateway_idle_cpu_ms_per_s": idle_ms_per_s,
+            "load_average_1m": max((p.load_average for p in direct + gateway), default=0.0),
         })
     return rows
 
 
-async def run_point(path: str, concurrency: int, count: int, call) -> Point:
+async def run_point(path: str, concurrency: int, count: int, call,
+                    gateway_pid: int | None = None) -> Point:
     point = Point(path, concurrency)
+    cpu_before = cpu_s(gateway_pid) if gateway_pid else 0.0
     queue = list(range(count))
 
     async def worker() -> None:
@@ -98,6 +116,8 @@ async def run_point(path: str, concurrency: int, count: int, call) -> Point:
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     point.wall_s = time.perf_counter() - started
+    point.gateway_cpu_s = cpu_s(gateway_pid) - cpu_before if gateway_pid else 0.0
+    point.load_average = os.getloadavg()[0]
     return point
 
 
@@ -107,28 +127,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gateway(grpc_url: str, port: int) -> subprocess.Popen:
+def start_gateway(grpc_url: str, port: int, extra_args: list[str] | None = None,
+                  profile: Path | None = None, pythonpath: Path | None = None
+                  ) -> subprocess.Popen:
+    """`pixel gateway` in a subprocess, ready (under cProfile, stats to `profile`, if given).
+    Its stderr is drained by a thread into a short tail (`process.stderr_tail`): an undrained
+    pipe fills (64 KiB of logs) and stalls the gateway mid-run. `pythonpath`: run another
+    checkout's gateway (a baseline) instead of this one's."""
     code = "import sys; from pipeline_lib.cli import main; sys.exit(main(sys.argv[1:]))"
+    if profile is not None:
+        # The event loop runs on the main thread, so cProfile sees the requests. uvicorn re-raises
+        # the SIGTERM it caught once it has shut down: a handler of ours turns it into SystemExit
+        # so that the stats are written.
+        code = "\n".join([
+            "import cProfile, signal, sys", "from pipeline_lib.cli import main",
+            "def stop(*_): raise SystemExit(0)", "signal.signal(signal.SIGTERM, stop)",
+            "profiler = cProfile.Profile()", "profiler.enable()",
+            "try: main(sys.argv[1:])", f"finally: profiler.disable(); profiler.dump_stats({str(profile)!r})"])
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "gateway", "--port", str(port), "--triton-url", grpc_url,
-         "--no-record", "client.cache.backend=none", "gateway.rate_limit.burst=100000",
-         "gateway.rate_limit.requests_per_minute=1000000",
-         f"gateway.keys.file={tempfile.mktemp()}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-c", code, "gateway", "--port", str(port),
+         "--triton-url", grpc_url, "--no-record", "client.cache.backend=none",
+         "gateway.rate_limit.burst=100000", "gateway.rate_limit.requests_per_minute=1000000",
+         f"gateway.keys.file={tempfile.mktemp()}", *(extra_args or [])],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=None if pythonpath is None else {**os.environ, "PYTHONPATH": str(pythonpath)},
+        cwd=pythonpath)
+    process.stderr_tail = collections.deque(maxlen=40)
+    threading.Thread(target=lambda: process.stderr_tail.extend(process.stderr),
+                     name="gateway-stderr", daemon=True).start()
     for _ in range(600):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5):
                 return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"the gateway exited: {process.stderr.read()[-2000:]}")
+                time.sleep(0.2)  # let the drain thread read the last lines
+                raise RuntimeError("the gateway exited: " + "".join(process.stderr_tail))
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError("the gateway did not become ready")
 
 
 async def measure(grpc_url: str, gateway_url: str, concurrencies: list[int], rounds: int,
-                  per_round: int) -> list[Point]:
+                  per_round: int, gateway_pid: int | None = None) -> list[Point]:
     import openai
 
     from pipeline_lib.composition import load_app_config, open_client
@@ -157,7 +198,7 @@ async def measure(grpc_url: str, gateway_url: str, concurrencies: list[int], rou
             for r in range(rounds):
                 order = [("direct", direct), ("gateway", gateway)]
                 for path, call in (order if r % 2 == 0 else order[::-1]):
-                    points.append(await run_point(path, c, count, call))
+                    points.append(await run_point(path, c, count, call, gateway_pid))
                     print(f"  c={c} round {r + 1} {path}: p50 {p50(points[-1].latencies_ms):.0f} "
                           f"ms, {points[-1].rps:.2f} req/s", flush=True)
     return points
@@ -181,7 +222,10 @@ def write_results(rows: list[dict], out: Path, args) -> None:
         f"(engine, development profile, replies of at most {MAX_TOKENS} tokens) and `pixel "
         "gateway` in its own process; unary requests alternately straight to Triton "
         "(PixelClient, gRPC) and through the gateway (openai SDK, HTTP), in "
-        f"{args.rounds} rounds per concurrency, order swapped each round. Shared 2-core CPU.",
+        f"{args.rounds} rounds per concurrency, order swapped each round. Shared 2-core CPU; "
+        + (f"tritonserver and its model processes at nice {args.triton_nice} (standing in for "
+           "the gateway's own CPU in a deployment)." if args.triton_nice > 0 else
+           "tritonserver at the gateway's priority."),
         "",
         "## Targets (at the highest concurrency measured)",
         "",
@@ -195,6 +239,10 @@ def write_results(rows: list[dict], out: Path, args) -> None:
         f"| throughput, gateway / direct | {peak['throughput_ratio']:.3f} | >= "
         f"{TARGET_THROUGHPUT} | **{'PASS' if ratio_ok else 'FAIL'}** |",
         "",
+        f"Gateway CPU per request at this point: {peak['gateway_cpu_ms_per_request']:.2f} ms "
+        f"(idle: {peak['gateway_idle_cpu_ms_per_s']:.1f} ms per second); 1-minute load average "
+        f"up to {peak['load_average_1m']:.2f} on {os.cpu_count()} cores.",
+        "",
         f"Triton's own p50 differed by {server_gap:+.1f} ms between the two paths' requests at "
         f"this point (the unpaired added p50 is {peak['added_p50_ms']:+.1f} ms): on a shared "
         "2-core machine the unpaired figures measure the server's spread; the paired overhead "
@@ -204,8 +252,8 @@ def write_results(rows: list[dict], out: Path, args) -> None:
         "",
         "| concurrency | requests each | direct p50 ms | gateway p50 ms | added p50 ms | Triton "
         "p50 ms direct / gateway | direct req/s | gateway req/s | ratio | paired overhead p50 / "
-        "p95 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "p95 ms | gateway CPU ms/request | load average |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -214,7 +262,8 @@ def write_results(rows: list[dict], out: Path, args) -> None:
             f"{r['direct_server_p50_ms']:.0f} / {r['gateway_server_p50_ms']:.0f} | "
             f"{r['direct_rps']:.3f} | "
             f"{r['gateway_rps']:.3f} | {r['throughput_ratio']:.3f} | "
-            f"{r['paired_overhead_p50_ms']:.1f} / {r['paired_overhead_p95_ms']:.1f} |")
+            f"{r['paired_overhead_p50_ms']:.1f} / {r['paired_overhead_p95_ms']:.1f} | "
+            f"{r['gateway_cpu_ms_per_request']:.2f} | {r['load_average_1m']:.2f} |")
     lines += ["", "**Triton p50**: the server's own `inference_time_ms` for the requests of each "
               "path: where it differs as much as the end-to-end p50, the difference is the "
               "server's (load on the shared CPU), not the gateway's.", "",
@@ -231,6 +280,19 @@ def rows_from_csv(path: Path) -> list[dict]:
                 for r in csv.DictReader(f)]
 
 
+def renice_tree(pid: int, niceness: int) -> int:
+    """Set `niceness` on a process and its descendants (Triton's model stubs); -> how many."""
+    import psutil
+
+    if niceness <= 0:
+        return 0
+    root = psutil.Process(pid)
+    processes = [root, *root.children(recursive=True)]
+    for process in processes:
+        process.nice(niceness)
+    return len(processes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
@@ -238,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-round", type=int, default=8, help="requests per path per round "
                         "(at least 3 x concurrency)")
     parser.add_argument("--quick", action="store_true", help="one round of 4 requests")
+    parser.add_argument("--triton-nice", type=int, default=0, help="niceness of tritonserver and its "
+                        "model processes (default 0: the gateway's priority). A deployment "
+                        "gives the gateway its own CPU (its own pod); on one small host this stands "
+                        "in for that, so the figure is the gateway's work, not its wait for a core "
+                        "the LM holds. Both paths call the same reniced Triton.")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -252,10 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     gateway = None
     try:
+        renice_tree(server.process.pid, args.triton_nice)
         port = free_port()
         gateway = start_gateway(server.grpc_url, port)
         points = asyncio.run(measure(server.grpc_url, f"http://127.0.0.1:{port}",
-                                     args.concurrency, args.rounds, args.per_round))
+                                     args.concurrency, args.rounds, args.per_round,
+                                     gateway.pid))
     finally:
         if gateway is not None:
             gateway.terminate()

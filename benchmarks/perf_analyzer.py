@@ -116,6 +116,11 @@ def load_args(*, concurrency: int | None = None, request_rate: float | None = No
             f"{request_rate:g} req/s ({distribution})")
 
 
+def _tail(proc: subprocess.CompletedProcess, lines: int = 6) -> str:
+    """perf_analyzer's last lines (stdout then stderr), for an error message."""
+    return "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-lines:])
+
+
 def measure(binary: Path, *, model: str, url: str, input_data: Path, concurrency: int | None = None,
             window: Window, csv_path: Path, timeout_s: float = 600, request_rate: float | None = None,
             streaming: bool = False, export_path: Path | None = None) -> dict[str, float]:
@@ -148,9 +153,12 @@ def measure(binary: Path, *, model: str, url: str, input_data: Path, concurrency
         raise BenchmarkError(f"perf_analyzer on {model} at {label} ran past "
                              f"{timeout_s:.0f} s: lower the load or --max-new-tokens") from exc
     if proc.returncode != 0 or not csv_path.is_file():
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-6:])
         raise BenchmarkError(f"perf_analyzer on {model} at {label} failed "
-                             f"(exit {proc.returncode}):\n{tail}")
+                             f"(exit {proc.returncode}):\n{_tail(proc)}")
+    if export_path is not None and (not export_path.is_file() or export_path.stat().st_size == 0):
+        # seen once at concurrency 8 on a quiet machine: exit 0, the CSV written, the export empty
+        raise BenchmarkError(f"perf_analyzer on {model} at {label} wrote an empty profile "
+                             f"export:\n{_tail(proc)}")
     result = parse_csv(csv_path)
     result["requests"] = request_count(proc.stdout)
     return result

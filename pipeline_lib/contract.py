@@ -106,6 +106,9 @@ ENGINE_INPUTS = (
     Tensor("deadline_ns", "TYPE_INT64", (1,), optional=True),
     # A control request: stop the in-flight request whose request id this request carries.
     Tensor("cancel", "TYPE_BOOL", (1,), optional=True),
+    # False: one (final) response with every token, for a caller that does not stream (each
+    # response is a round trip through the server; default true, one per token).
+    Tensor("stream", "TYPE_BOOL", (1,), optional=True),
 )
 ENGINE_OUTPUTS = (
     Tensor("token_ids", "TYPE_INT64", (-1,)),  # tokens of this response (usually one)
@@ -141,13 +144,14 @@ STREAM_OUTPUTS = ORCHESTRATOR_OUTPUTS + (
 )
 
 # How Triton 2.51 words a request that reached a model whose Python stub died (python_be.cc):
-# "Stub process '<instance>' is not healthy." Both sides read it as "restarting, retry": the
-# orchestrators answer UNAVAILABLE, the client retries even when Triton itself said INTERNAL.
-STUB_DOWN_MARKERS = ("is not healthy",)
+# "Stub process '<instance>' is not healthy."; while the supervisor reloads that model:
+# "Model '<name>' is not ready." Both sides read either as "restarting, retry": the orchestrators
+# answer UNAVAILABLE, the client retries even when Triton itself said INTERNAL.
+STUB_DOWN_MARKERS = (("Stub process", "is not healthy"), ("Model '", "is not ready"))
 
 
 def is_stub_down(message: str) -> bool:
-    return "Stub process" in message and any(m in message for m in STUB_DOWN_MARKERS)
+    return any(all(part in message for part in marker) for marker in STUB_DOWN_MARKERS)
 
 
 # The admin key that opens Triton's restricted APIs (model control, config, statistics, ...):

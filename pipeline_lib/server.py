@@ -91,9 +91,10 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str, *, timeout_s: float = 2.0) -> bool:
+    """Whether a GET of `url` answers 200 (not listening, or any other answer: False)."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -215,7 +216,7 @@ class TritonServer:
         return self
 
     def model_ready(self, model: str) -> bool:
-        return _http_ok(f"http://{self.http_url}/v2/models/{model}/ready")
+        return http_ok(f"http://{self.http_url}/v2/models/{model}/ready")
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

@@ -6,8 +6,8 @@ those that ran when the server was last healthy (a /proc read, no request); ever
 `probe_interval_s` it also sends one tiny inference (model_probe.py) to catch a hung stub or a dead
 server. Healing, in order, with exponential backoff between failed attempts:
 
-1. reload the models whose stubs died (Triton's model-control API; the server runs with
-   --model-control-mode=explicit and the admin key only this process knows is what opens it);
+1. reload (unload, then load) the models whose stubs died (Triton's model-control API; the
+   server runs with --model-control-mode=explicit and only the admin key opens that API);
 2. if that fails, or the server process died, or the probe keeps failing: restart the server;
 3. after `max_heal_failures` failed attempts in a row, give up and return non-zero, so the
    container exits and Kubernetes (or whoever runs `pixel serve`) starts a new one.
@@ -30,6 +30,7 @@ from typing import Protocol
 
 from pipeline_lib.contract import admin_headers
 from pipeline_lib.model_probe import probe_model
+from pipeline_lib.server import http_ok
 from pipeline_lib.stub_processes import Stub, dead_stubs, live_stubs
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,27 @@ class HealingPolicy:
     max_heal_failures: int = 5
 
 
-def reload_model(http_url: str, model: str, *, admin_key: str, timeout_s: float) -> None:
-    """Triton's model-control load (a reload when the model is loaded); raises on refusal."""
+def _model_control(http_url: str, model: str, action: str, *, admin_key: str,
+                   timeout_s: float) -> None:
     request = urllib.request.Request(
-        f"http://{http_url}/v2/repository/models/{model}/load", data=b"{}", method="POST",
+        f"http://{http_url}/v2/repository/models/{model}/{action}", data=b"{}", method="POST",
         headers={**admin_headers(admin_key), "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (local)
         if response.status != 200:
-            raise OSError(f"load {model} answered HTTP {response.status}")
+            raise OSError(f"{action} {model} answered HTTP {response.status}")
+
+
+def reload_model(http_url: str, model: str, *, admin_key: str, timeout_s: float) -> None:
+    """Unload, then load: Triton 2.51 treats a load of a loaded model whose files did not change
+    as a no-op (a dead stub stays dead), so only an unload makes it start new stubs."""
+    _model_control(http_url, model, "unload", admin_key=admin_key, timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    ready = f"http://{http_url}/v2/models/{model}/ready"
+    while http_ok(ready, timeout_s=5):  # the unload answers before it is done
+        if time.monotonic() > deadline:
+            raise OSError(f"{model} still loaded {timeout_s:.0f} s after its unload")
+        time.sleep(0.2)
+    _model_control(http_url, model, "load", admin_key=admin_key, timeout_s=timeout_s)
 
 
 class Supervisor:
@@ -81,10 +95,12 @@ class Supervisor:
         self.last_heal_s: float | None = None  # seconds from detection to healthy, last heal
         self._probe_failures = 0
         self._next_probe = 0.0
+        self._missing: set[str] = set()  # instances missing at the last poll
 
     def baseline(self) -> None:
         """Remember the stubs of a healthy server (call after start and after each heal)."""
         self.expected = live_stubs(self.server.process.pid)
+        self._missing = set()
         self._probe_failures = 0
         self._next_probe = time.monotonic() + self.policy.probe_interval_s
 
@@ -92,7 +108,11 @@ class Supervisor:
         """(what is wrong, the dead stubs) or None when all is well."""
         if self.server.process.poll() is not None:
             return f"tritonserver exited with code {self.server.process.returncode}", []
-        dead = dead_stubs(self.expected, self.server.process.pid)
+        # Dead only when missing at two polls in a row: a reload (ours or an operator's) starts
+        # the new stub a moment after the old one exits.
+        missing = dead_stubs(self.expected, self.server.process.pid)
+        dead = [stub for stub in missing if stub.instance in self._missing]
+        self._missing = {stub.instance for stub in missing}
         if dead:
             names = ", ".join(f"{s.instance} (pid {s.pid})" for s in dead)
             return f"Python stub(s) died: {names}", dead

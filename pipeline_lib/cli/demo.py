@@ -81,7 +81,7 @@ def run(args) -> int:
 def _serve_console(console: Console, config: AppConfig) -> None:
     from pipeline_lib.gateway.server import GatewayServer
 
-    gateway = GatewayServer(config, access_log=False, log_level="warning")
+    gateway = GatewayServer(config, log_level="warning")
     gateway.start_in_thread()
     console.print(f"[green]✓[/] console at [bold]{gateway.url}/[/] (OpenAI base_url "
                   f"{gateway.url}/v1); Ctrl-C stops")

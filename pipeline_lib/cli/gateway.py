@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.console import Console
 
 from pipeline_lib.composition import load_app_config
@@ -30,6 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--production", action="store_true",
                    help="gateway.mode=production: refuse to start without API keys")
     p.add_argument("--no-record", action="store_true", help="do not record outcomes")
+    p.add_argument("--access-log", action="store_true",
+                   help="gateway.access_log=true: log a line per request (off by default: it "
+                        "costs CPU on every call)")
     p.set_defaults(func=run)
 
 
@@ -43,16 +44,18 @@ def overrides_from_args(args) -> list[str]:
         overrides.append("gateway.mode=production")
     if args.no_record:
         overrides.append("gateway.record=false")
+    if args.access_log:
+        overrides.append("gateway.access_log=true")
     return overrides
 
 
 def run(args) -> int:
-    from pipeline_lib.gateway.server import GatewayServer
+    from pipeline_lib.gateway.server import GatewayServer, run_loop
 
     config = load_app_config(overrides_from_args(args))
     server = GatewayServer(config)
     console = Console(stderr=True)
     console.print(f"[green]Pixel gateway[/] on {server.url}  (console {server.url}/, OpenAI "
                   f"base_url {server.url}/v1, Triton gRPC {config.client.grpc_url})")
-    asyncio.run(server.serve())
+    run_loop(server.serve())
     return 0

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from pipeline_lib.scoring.encoder import TUNED_LAYERS
+from pipeline_lib.scoring.heads import META_FILE
 
 
 def default_out() -> Path:
@@ -35,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
                       best.policy.threshold, best.policy.long_threshold, best.policy.short_threshold)))
     table.add_row("validation recall / precision (what chose it)",
                   f"{best.recall:.3f} / {best.precision:.3f}")
-    table.add_row("validation: worst batch-v6/v7 category right", f"{best.worst_category:.3f}")
+    table.add_row("validation: worst batch-v6..v10 category right", f"{best.worst_category:.3f}")
+    blend = json.loads((report.out_dir / META_FILE).read_text()).get("crisis_blend", {})
+    table.add_row("n-gram blend weight (chosen)", str(blend.get("ngram_weight", "-")))
     table.add_row("contract kept", str(best.kept))
     table.add_row("EQ ridge alpha", f"{report.eq_alpha}")
     table.add_row("seconds", f"{report.seconds:.1f}")
@@ -48,9 +54,9 @@ def add_parser(subparsers) -> None:
         "train-scoring",
         help="fine-tune the crisis classifier, train the EQ / safety / bias heads (deterministic, "
         "a few minutes on one core)",
-        description="Fine-tune the top layer of all-MiniLM-L6-v2 and a linear head as the crisis "
+        description=f"Fine-tune the top {TUNED_LAYERS} layers of all-MiniLM-L6-v2 and a linear head as the crisis "
         "classifier and fit the reply heads on the train split of data/scoring, choose the epoch "
-        "and the crisis policy (rule, veto override, threshold) on the validation split, and write "
+        "and the crisis policy (rule, veto override, thresholds) on the validation split, and write "
         "scoring_weights.safetensors and scoring_meta.json. The test split is never read. "
         "`--out data/scoring/weights` refreshes the committed copy `pixel prepare` uses.",
     )

@@ -127,7 +127,9 @@ class PixelResult:
     def from_outputs(cls, outputs: ModelOutputs, **call: Any) -> PixelResult:
         """`call`: request_id, variant, model_name, model_version, context_type, latency_ms,
         cache_hit, attempts."""
-        values = dataclasses.asdict(outputs)
+        # Field by field, not dataclasses.asdict: that deep-copies every value (the eq tuple,
+        # the Usage tuple) on each call, for fields that are immutable anyway.
+        values = {name: getattr(outputs, name) for name in _OUTPUT_FIELDS}
         return cls(**values, **call)
 
     @property
@@ -158,6 +160,9 @@ class PixelResult:
         data["eq"] = self.eq
         data["usage"] = None if self.usage is None else self.usage._asdict()
         return data
+
+
+_OUTPUT_FIELDS = tuple(f.name for f in dataclasses.fields(ModelOutputs))
 
 
 def decode_text(value: Any) -> str:

@@ -1,6 +1,7 @@
-"""The two model calls of the engine: one prefill chunk of one slot, one decode step of many.
+"""The model calls of the engine: a prefill chunk of one slot, a decode step of many, or both
+in one pass over the weights (`mixed_step`).
 
-Both run the `Transformer` of `pipeline_lib.lm.model` (eager or TorchScript-compiled) on views of
+All run the `Transformer` of `pipeline_lib.lm.model` (eager or TorchScript-compiled) on views of
 the slot cache, so nothing is copied per step: a prefill chunk uses the int `cache_start` path
 (B = 1); a decode step passes `write_pos` so that each row writes its key/value at its own length.
 """
@@ -16,33 +17,22 @@ from pipeline_lib.engine.kv_slots import KVSlots
 from pipeline_lib.lm.model import Transformer
 
 
-def prefill_chunk(model: Transformer, kv: KVSlots, *, slot: int, token_ids: Sequence[int],
-                  start: int, want_logits: bool) -> Tensor | None:
-    """Compute prompt tokens [start, start + T) of a slot whose cache holds [0, start).
-
-    Queries see earlier cached tokens and the chunk causally. Returns the fp32 logits [V] of the
-    chunk's last token when `want_logits` (the prompt's last chunk), else None.
-    """
+def _chunk_inputs(kv: KVSlots, token_ids: Sequence[int], start: int):
+    """tokens [1, T], positions [1, T] and the causal mask [1, 1, T, start + T] of a chunk."""
     device = kv.k.device
     T = len(token_ids)
-    tokens = torch.tensor([list(token_ids)], dtype=torch.long, device=device)  # [1, T]
-    positions = torch.arange(start, start + T, device=device)[None]  # [1, T]
-    # key j visible from query i iff j <= start + i: [1, 1, T, start + T]
+    tokens = torch.tensor([list(token_ids)], dtype=torch.long, device=device)
+    positions = torch.arange(start, start + T, device=device)[None]
+    # key j visible from query i iff j <= start + i
     mask = torch.ones(T, start + T, dtype=torch.bool, device=device).tril(start)[None, None]
-    k_views, v_views = kv.views(slot, slot + 1)
-    h = model(tokens, positions, mask, k_views, v_views, start)  # [1, T, dim]
-    if not want_logits:
-        return None
-    return model.output(h[:, -1]).float()[0]
+    return tokens, positions, mask
 
 
-def decode_step(model: Transformer, kv: KVSlots, *, slots: Sequence[int],
-                token_ids: Sequence[int], positions: Sequence[int]) -> Tensor:
-    """One token for each of `slots` (fed token, its position = the slot's cached length).
-
-    Runs rows lo..hi-1 (the slots' span) as one batch; rows of that span that are not in `slots`
-    attend to key 0 only and write to the scratch index. -> fp32 logits [len(slots), V].
-    """
+def _row_inputs(kv: KVSlots, slots: Sequence[int], token_ids: Sequence[int],
+                positions: Sequence[int]):
+    """The decode batch over the slot span lo..hi-1: rows of the span that are not in `slots`
+    attend to key 0 only and write to the scratch index.
+    -> lo, hi, rows [R], tokens [B], pos [B], write_pos [B], end, mask [B, 1, 1, end]."""
     device = kv.k.device
     lo, hi = min(slots), max(slots) + 1
     B = hi - lo
@@ -56,9 +46,55 @@ def decode_step(model: Transformer, kv: KVSlots, *, slots: Sequence[int],
     write_pos[rows] = pos_r
     end = int(max(positions)) + 1  # keys [0, end) cover the longest row
     mask = torch.arange(end, device=device)[None] <= pos[:, None]  # [B, end]
+    return lo, hi, rows, tokens, pos, write_pos, end, mask[:, None, None]
+
+
+def prefill_chunk(model: Transformer, kv: KVSlots, *, slot: int, token_ids: Sequence[int],
+                  start: int, want_logits: bool) -> Tensor | None:
+    """Compute prompt tokens [start, start + T) of a slot whose cache holds [0, start).
+
+    Queries see earlier cached tokens and the chunk causally. Returns the fp32 logits [V] of the
+    chunk's last token when `want_logits` (the prompt's last chunk), else None.
+    """
+    tokens, positions, mask = _chunk_inputs(kv, token_ids, start)
+    k_views, v_views = kv.views(slot, slot + 1)
+    h = model(tokens, positions, mask, k_views, v_views, start)  # [1, T, dim]
+    if not want_logits:
+        return None
+    return model.output(h[:, -1]).float()[0]
+
+
+def decode_step(model: Transformer, kv: KVSlots, *, slots: Sequence[int],
+                token_ids: Sequence[int], positions: Sequence[int]) -> Tensor:
+    """One token for each of `slots` (fed token, its position = the slot's cached length).
+    -> fp32 logits [len(slots), V], in the caller's order."""
+    lo, hi, rows, tokens, pos, write_pos, end, mask = _row_inputs(kv, slots, token_ids, positions)
     k_views, v_views = kv.views(lo, hi)
-    h = model(tokens[:, None], pos[:, None], mask[:, None, None], k_views, v_views, end - 1,
+    h = model(tokens[:, None], pos[:, None], mask, k_views, v_views, end - 1,
               write_pos)  # [B, 1, dim]
     if list(slots) != list(range(lo, hi)):
         h = h.index_select(0, rows)  # the LM head only for real rows, in the caller's order
     return model.output(h[:, 0]).float()
+
+
+def mixed_step(model: Transformer, kv: KVSlots, *, slots: Sequence[int],
+               token_ids: Sequence[int], positions: Sequence[int], chunk_slot: int,
+               chunk_ids: Sequence[int], chunk_start: int,
+               want_logits: bool) -> tuple[Tensor, Tensor | None]:
+    """`decode_step` and `prefill_chunk` in one model call (`Transformer.forward_mixed`): the
+    same numbers up to float summation order, one read of the weights instead of two.
+    -> (decode logits [len(slots), V], the chunk's last-token logits [V] or None)."""
+    lo, hi, rows, tokens, _, write_pos, end, row_mask = _row_inputs(kv, slots, token_ids,
+                                                                     positions)
+    c_tokens, c_positions, c_mask = _chunk_inputs(kv, chunk_ids, chunk_start)
+    k_rows, v_rows = kv.views(lo, hi)
+    k_chunk, v_chunk = kv.views(chunk_slot, chunk_slot + 1)
+    h = model.forward_mixed(torch.cat([tokens, c_tokens[0]])[None], row_mask, k_rows, v_rows,
+                            end - 1, write_pos, c_positions, c_mask, k_chunk, v_chunk,
+                            chunk_start)[0]  # [B + T, dim]
+    B = hi - lo
+    picked = h[:B] if list(slots) == list(range(lo, hi)) else h[:B].index_select(0, rows)
+    if want_logits:
+        picked = torch.cat([picked, h[-1:]])
+    logits = model.output(picked).float()  # one LM-head matmul for every row that needs it
+    return (logits[:-1], logits[-1]) if want_logits else (logits, None)

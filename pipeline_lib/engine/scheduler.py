@@ -1,8 +1,10 @@
 """The engine: in-flight batching over a KV cache of fixed slots (vLLM / TGI style, synchronous).
 
-Every `step()`: apply cancellations, admit waiting requests into free slots (FIFO), run at most one
-prefill chunk (oldest prefilling request first, so a long prompt holds the decoding rows back by
-one chunk at most), then one batched decode step over every decoding row, and sample per row.
+Every `step()`: apply cancellations, admit waiting requests into free slots (FIFO), then one model
+call over every decoding row and at most one prefill chunk (oldest prefilling request first, so a
+long prompt holds the decoding rows back by one chunk at most), and sample per row. The chunk and
+the rows share one pass over the weights (`forward.mixed_step`): on CPU a decode step costs mostly
+the reading of the weights, so a second pass for the chunk would nearly double the step.
 While rows decode, the chunk is cut to the step's token budget (vLLM's max_num_batched_tokens
 idea): a step's cost grows with the tokens it computes, so a newcomer's prompt spread over a few
 steps keeps every decoding row's inter-token gap within a small multiple of a plain decode step.
@@ -20,11 +22,12 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Hashable, Iterable, List, Optional, Sequence
+from typing import Hashable, Iterable, List, Optional, Sequence, Tuple
 
 import torch
+from torch import Tensor
 
-from pipeline_lib.engine.forward import decode_step, prefill_chunk
+from pipeline_lib.engine.forward import decode_step, mixed_step, prefill_chunk
 from pipeline_lib.engine.kv_slots import KVSlots
 from pipeline_lib.engine.prefix_cache import PrefixCache
 from pipeline_lib.engine.sampling import RowSampler, sample_rows
@@ -154,8 +157,16 @@ class Engine:
         with torch.inference_mode(), torch.jit.optimized_execution(False):
             self._apply_cancellations(events)
             self._admit()
-            just_prefilled = self._prefill_one_chunk(events)
-            self._decode(events, skip=just_prefilled)
+            chunk = self._next_chunk(events)
+            rows = sorted((r for r in self._running.values() if not r.prefilling),
+                          key=lambda r: r.slot)
+            if chunk is not None and rows:
+                self._mixed(chunk, rows, events)
+            else:
+                if chunk is not None:
+                    self._prefill(chunk, events)
+                if rows:
+                    self._decode(rows, events)
         self.steps += 1
         return events
 
@@ -197,39 +208,74 @@ class Engine:
         del self._running[run.req.request_id]
         self.kv.release(run.slot)
 
-    def _prefill_one_chunk(self, events: List[TokenEvent]) -> Optional[Hashable]:
-        """Run the next chunk of the oldest prefilling request; return its id if it is done."""
+    def _next_chunk(self, events: List[TokenEvent]) -> Optional[Tuple[_Running, int]]:
+        """The oldest prefilling request and the end of its next chunk (after a prefix-cache hit
+        has filled the slot's first tokens), or None."""
         run = next((r for r in self._running.values() if r.prefilling), None)
         if run is None:
             return None
-        req, prompt = run.req, run.req.prompt_ids
+        req = run.req
         try:
             if run.computed == 0 and req.prefix_len:
-                entry = self.prefix_cache.lookup(prompt[: req.prefix_len])
+                entry = self.prefix_cache.lookup(req.prompt_ids[: req.prefix_len])
                 if entry is not None:
                     self.kv.write_prefix(run.slot, *entry)
                     run.computed = req.prefix_len
-            # Chunks never straddle the prefix boundary: the prefix's keys/values are then the same
-            # numbers whether computed here or copied from the cache.
-            limit = req.prefix_len if run.computed < req.prefix_len else len(prompt)
-            end = min(run.computed + self._chunk_size(), limit)
-            last = end == len(prompt)
-            logits = prefill_chunk(self._runner, self.kv, slot=run.slot,
-                                   token_ids=prompt[run.computed:end], start=run.computed,
-                                   want_logits=last)
-            self.prefill_tokens_computed += end - run.computed
-            run.computed = end
-            if end == req.prefix_len and prompt[:end] not in self.prefix_cache:
-                self.prefix_cache.store(prompt[:end], *self.kv.read_prefix(run.slot, end))
-            if not last:
-                return None
-            token = sample_rows(logits[None], [run.sampler])[0]
         except Exception as exc:  # one bad request must not take the others down
-            log.exception("prefill of request %r failed", req.request_id)
+            log.exception("prefix of request %r failed", req.request_id)
             self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
             return None
-        self._accept(run, token, events)
-        return req.request_id
+        # Chunks never straddle the prefix boundary: the prefix's keys/values are then the same
+        # numbers whether computed here or copied from the cache.
+        limit = req.prefix_len if run.computed < req.prefix_len else len(req.prompt_ids)
+        return run, min(run.computed + self._chunk_size(), limit)
+
+    def _prefill(self, chunk: Tuple[_Running, int], events: List[TokenEvent]) -> None:
+        run, end = chunk
+        try:
+            logits = prefill_chunk(self._runner, self.kv, slot=run.slot,
+                                   token_ids=run.req.prompt_ids[run.computed:end],
+                                   start=run.computed, want_logits=end == len(run.req.prompt_ids))
+            self._chunk_done(run, end, logits, events)
+        except Exception as exc:
+            log.exception("prefill of request %r failed", run.req.request_id)
+            self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
+
+    def _chunk_done(self, run: _Running, end: int, logits: Optional[Tensor],
+                    events: List[TokenEvent]) -> None:
+        """Bookkeeping once [run.computed, end) is in the slot; the first token after the prompt."""
+        prompt = run.req.prompt_ids
+        self.prefill_tokens_computed += end - run.computed
+        run.computed = end
+        if end == run.req.prefix_len and prompt[:end] not in self.prefix_cache:
+            self.prefix_cache.store(prompt[:end], *self.kv.read_prefix(run.slot, end))
+        if end == len(prompt):
+            self._accept(run, sample_rows(logits[None], [run.sampler])[0], events)
+
+    def _mixed(self, chunk: Tuple[_Running, int], rows: Sequence[_Running],
+               events: List[TokenEvent]) -> None:
+        run, end = chunk
+        try:
+            row_logits, chunk_logits = mixed_step(
+                self._runner, self.kv, slots=[r.slot for r in rows],
+                token_ids=[r.generated[-1] for r in rows],
+                positions=[r.next_position for r in rows], chunk_slot=run.slot,
+                chunk_ids=run.req.prompt_ids[run.computed:end], chunk_start=run.computed,
+                want_logits=end == len(run.req.prompt_ids))
+            tokens = sample_rows(row_logits, [r.sampler for r in rows])
+        except Exception:
+            # Find the culprit: the chunk alone, then the rows (one by one if need be).
+            log.exception("step of %d rows and a prefill chunk failed; retrying apart", len(rows))
+            self._prefill(chunk, events)
+            self._decode(rows, events)
+            return
+        try:
+            self._chunk_done(run, end, chunk_logits, events)
+        except Exception as exc:
+            log.exception("prefill of request %r failed", run.req.request_id)
+            self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
+        for r, t in zip(rows, tokens):
+            self._accept(r, t, events)
 
     def _chunk_size(self) -> int:
         """Prompt tokens this step may compute: the whole chunk when nobody decodes (nobody
@@ -240,11 +286,7 @@ class Engine:
         spare = self.settings.step_token_budget - decoding
         return max(MIN_PREFILL_TOKENS, min(self.settings.prefill_chunk, spare))
 
-    def _decode(self, events: List[TokenEvent], *, skip: Optional[Hashable]) -> None:
-        rows = sorted((r for r in self._running.values()
-                       if not r.prefilling and r.req.request_id != skip), key=lambda r: r.slot)
-        if not rows:
-            return
+    def _decode(self, rows: Sequence[_Running], events: List[TokenEvent]) -> None:
         try:
             tokens = self._decode_rows(rows)
         except Exception:

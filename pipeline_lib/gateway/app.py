@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from pipeline_lib.client import PixelClient
 from pipeline_lib.gateway.catalog import MODELS, model_list
 from pipeline_lib.gateway.chat import ChatCompletions
+from pipeline_lib.gateway.chat_route import ChatRoute
 from pipeline_lib.gateway.errors import GatewayError
 from pipeline_lib.gateway.keys import KeyStore
 from pipeline_lib.gateway.metrics import GatewayMetrics
@@ -34,8 +35,11 @@ def create_app(*, client: PixelClient, settings: GatewaySettings, keys: KeyStore
                metrics: GatewayMetrics | None = None) -> FastAPI:
     metrics = metrics or GatewayMetrics()
     started = int(time.time())
+    # FastAPI's native OpenTelemetry off: the gateway exports Prometheus metrics of its own, and
+    # the check whether an OTel provider is configured costs CPU on every request.
     app = FastAPI(title="Pixel gateway", summary="OpenAI-compatible chat completions for Pixel",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     chat = ChatCompletions(client=client, settings=settings, keys=keys,
                            limiter=RateLimiter(settings.rate_limit), metrics=metrics)
     app.state.metrics = metrics
@@ -56,9 +60,13 @@ def create_app(*, client: PixelClient, settings: GatewaySettings, keys: KeyStore
         param = ".".join(str(p) for p in first["loc"][1:]) or "body"
         return GatewayError(400, f"{param}: {first['msg']}", param=param).response()
 
+    # Answered by ChatRoute ahead of the router (chat_route.py); declared here for the OpenAPI
+    # page and for the 405 on other methods.
     @app.post("/v1/chat/completions", summary="Chat completion (stream=true: SSE chunks)")
     async def chat_completions(request: Request) -> Response:
         return await chat(request)
+
+    app.add_middleware(ChatRoute, chat=chat)
 
     @app.get("/v1/models", summary="The served models and the context type of each")
     async def models(request: Request) -> Response:

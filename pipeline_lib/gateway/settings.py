@@ -35,6 +35,9 @@ class GatewaySettings:
     session_header: str = "X-Pixel-Conversation-Id"
     record: bool = True
     console: bool = True
+    # uvicorn's access log: a formatted line per request costs gateway CPU that, on cores shared
+    # with tritonserver, shows as latency; /metrics counts requests anyway.
+    access_log: bool = False
     crisis_pointer: str = ""  # the deployment's crisis-line pointer (configs/scoring)
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -154,10 +154,16 @@ class Attention(nn.Module):
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
                 v_cache: Tensor, cache_start: int,
                 write_pos: Optional[Tensor] = None) -> Tensor:
-        B, T, _ = x.shape
+        return self.wo(self.attend(self.wqkv(x), cos, sin, mask, k_cache, v_cache, cache_start,
+                                   write_pos))
+
+    def attend(self, qkv: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, k_cache: Tensor,
+               v_cache: Tensor, cache_start: int, write_pos: Optional[Tensor] = None) -> Tensor:
+        """Projected queries|keys|values [B, T, total] -> attention output [B, T, H*hd] (before
+        `wo`), writing the new keys/values into the cache."""
+        B, T, _ = qkv.shape
         q_size = self.n_head * self.head_dim
-        qk, v = self.wqkv(x).split([q_size + self.n_kv * self.head_dim,
-                                    self.n_kv * self.head_dim], dim=-1)
+        qk, v = qkv.split([q_size + self.n_kv * self.head_dim, self.n_kv * self.head_dim], dim=-1)
         # RoPE on queries and keys in one go: [B, H + KV, T, hd]
         qk = apply_rope(qk.view(B, T, self.n_head + self.n_kv, self.head_dim).transpose(1, 2),
                         cos, sin)
@@ -177,8 +183,7 @@ class Attention(nn.Module):
         q = q.reshape(B, self.n_kv, self.n_rep * T, self.head_dim)
         y = F.scaled_dot_product_attention(q, k_cache[:, :, :end], v_cache[:, :, :end],
                                            attn_mask=mask)
-        y = y.view(B, self.n_head, T, self.head_dim).transpose(1, 2).reshape(B, T, q_size)
-        return self.wo(y)
+        return y.view(B, self.n_head, T, self.head_dim).transpose(1, 2).reshape(B, T, q_size)
 
 
 class FeedForward(nn.Module):
@@ -207,6 +212,22 @@ class TransformerBlock(nn.Module):
                 write_pos: Optional[Tensor] = None) -> Tensor:
         h = x + self.attention(self.attention_norm(x), cos, sin, mask, k_cache, v_cache,
                                cache_start, write_pos)
+        return h + self.feed_forward(self.ffn_norm(h))
+
+    @torch.jit.export
+    def forward_mixed(self, x: Tensor, n_rows: int, cos_r: Tensor, sin_r: Tensor, mask_r: Tensor,
+                      k_rows: Tensor, v_rows: Tensor, rows_start: int, write_pos: Tensor,
+                      cos_c: Tensor, sin_c: Tensor, mask_c: Tensor, k_chunk: Tensor,
+                      v_chunk: Tensor, chunk_start: int) -> Tensor:
+        """x [1, n_rows + T, dim]: one token per decode row, then one slot's prefill chunk. The
+        matmuls run once over every token; attention runs per group on its own cache views."""
+        qkv = self.attention.wqkv(self.attention_norm(x))
+        y_rows = self.attention.attend(qkv[0, :n_rows].unsqueeze(1), cos_r, sin_r, mask_r,
+                                       k_rows, v_rows, rows_start, write_pos)  # [n_rows, 1, q]
+        y_chunk = self.attention.attend(qkv[:, n_rows:], cos_c, sin_c, mask_c, k_chunk, v_chunk,
+                                        chunk_start)  # [1, T, q]
+        y = torch.cat([y_rows.reshape(1, n_rows, y_chunk.shape[-1]), y_chunk], dim=1)
+        h = x + self.attention.wo(y)
         return h + self.feed_forward(self.ffn_norm(h))
 
 
@@ -269,21 +290,57 @@ class Transformer(nn.Module):
         keys [0, cache_start + 1) under `mask` (`pipeline_lib/engine/forward.py`).
         """
         x = self.tok_embeddings(tokens)
-        freqs = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, hd/2]
-        emb = torch.cat((freqs, freqs), dim=-1).unsqueeze(1)  # [B, 1, T, hd]
-        half = freqs.shape[-1]
-        cos = (emb.cos() * self.attention_scaling).to(x.dtype)
-        sin = (emb.sin() * self.attention_scaling).to(x.dtype)
-        sin = torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)  # signed, see apply_rope
-        windowing = 0 < self.sliding_window < mask.shape[-1]
-        window_mask = self.window(mask, cache_start, write_pos) if windowing else mask
-        if self.n_rep > 1:
-            mask = mask.repeat(1, 1, self.n_rep, 1)  # [B, 1, n_rep*T, S], see Attention
-            window_mask = window_mask.repeat(1, 1, self.n_rep, 1) if windowing else mask
+        cos, sin = self.rope(positions, x.dtype)
+        mask, window_mask = self.masks(mask, cache_start, write_pos)
         for i, layer in enumerate(self.layers):
             layer_mask = window_mask if layer.windowed else mask
             x = layer(x, cos, sin, layer_mask, k_caches[i], v_caches[i], cache_start, write_pos)
         return self.norm(x)
+
+    @torch.jit.export
+    def forward_mixed(self, tokens: Tensor, row_mask: Tensor, k_rows: List[Tensor],
+                      v_rows: List[Tensor], rows_start: int, write_pos: Tensor,
+                      chunk_positions: Tensor, chunk_mask: Tensor, k_chunk: List[Tensor],
+                      v_chunk: List[Tensor], chunk_start: int) -> Tensor:
+        """One engine step in one pass over the weights: decode rows and a prefill chunk.
+
+        tokens [1, B + T]: the B decode rows' tokens (their positions = write_pos [B]; row_mask
+        [B, 1, 1, rows_start + 1] as in `forward`), then the T chunk tokens of one slot
+        (chunk_positions [1, T], chunk_mask [1, 1, T, chunk_start + T]) -> hidden [1, B + T, dim].
+        Why: a CPU decode step is bound by reading the weights, so a chunk computed in the same
+        pass costs its arithmetic only, not a second read of every matrix.
+        """
+        x = self.tok_embeddings(tokens)
+        n_rows = write_pos.shape[0]
+        cos_r, sin_r = self.rope(write_pos.view(-1, 1), x.dtype)
+        cos_c, sin_c = self.rope(chunk_positions, x.dtype)
+        mask_r, window_r = self.masks(row_mask, rows_start, write_pos)
+        mask_c, window_c = self.masks(chunk_mask, chunk_start, None)
+        for i, layer in enumerate(self.layers):
+            x = layer.forward_mixed(x, n_rows, cos_r, sin_r, window_r if layer.windowed else mask_r,
+                                    k_rows[i], v_rows[i], rows_start, write_pos, cos_c, sin_c,
+                                    window_c if layer.windowed else mask_c, k_chunk[i],
+                                    v_chunk[i], chunk_start)
+        return self.norm(x)
+
+    def rope(self, positions: Tensor, dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
+        """positions [B, T] -> cos, signed sin [B, 1, T, hd] (see apply_rope)."""
+        freqs = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, hd/2]
+        emb = torch.cat((freqs, freqs), dim=-1).unsqueeze(1)  # [B, 1, T, hd]
+        half = freqs.shape[-1]
+        cos = (emb.cos() * self.attention_scaling).to(dtype)
+        sin = (emb.sin() * self.attention_scaling).to(dtype)
+        return cos, torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)
+
+    def masks(self, mask: Tensor, cache_start: int,
+              write_pos: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """The full and the sliding-window mask, repeated for GQA: [B, 1, n_rep*T, S] each."""
+        windowing = 0 < self.sliding_window < mask.shape[-1]
+        window_mask = self.window(mask, cache_start, write_pos) if windowing else mask
+        if self.n_rep > 1:
+            mask = mask.repeat(1, 1, self.n_rep, 1)  # see Attention
+            window_mask = window_mask.repeat(1, 1, self.n_rep, 1) if windowing else mask
+        return mask, window_mask
 
     def window(self, mask: Tensor, cache_start: int, write_pos: Optional[Tensor]) -> Tensor:
         """`mask` [B, 1, T, S] narrowed to keys less than `sliding_window` cache indices behind

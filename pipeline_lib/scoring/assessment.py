@@ -47,7 +47,7 @@ class MessageAssessor:
 
     def window_probability(self, window: Window, states=None) -> float:
         return probability(self.params, self.encoder.lower(window.text) if states is None else states,
-                           window.cues)
+                           window.cues, window.text)
 
     def assess(self, text: str):
         parts = message_windows(text)

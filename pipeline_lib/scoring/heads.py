@@ -23,7 +23,7 @@ from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_weights.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 6  # 6: one file; the crisis classifier is the tuned top layers + one linear head
+FORMAT_VERSION = 7  # 7: the crisis classifier blends the tuned encoder head with an n-gram head
 HEAD_NAMES = ("eq", "safety", "bias")
 LINKS = {"eq": "identity", "safety": "logistic", "bias": "logistic"}
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.1
 OPTIONAL_SCALARS = {"prefix_length": int, "max_new_tokens": int, "temperature": float,
-                    "top_p": float, "seed": int, "deadline_ns": int}
+                    "top_p": float, "seed": int, "deadline_ns": int, "stream": bool}
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Live:
     deadline_ns: int
     prompt_tokens: int
     prefix_len: int
+    stream: bool = True  # one response per token; else only the final one, with every token
     arrived: float = field(default_factory=time.monotonic)
     admitted: bool = False
     first_token: float | None = None
@@ -116,7 +117,8 @@ class GenerateStep:
                 **{k: OPTIONAL_SCALARS[k](cols[k]) for k in ("max_new_tokens", "temperature",
                                                               "top_p", "seed") if k in cols})
             live = Live(request, sender, IncrementalDetokenizer(self.tokenizer), deadline,
-                        prompt_tokens=len(ids), prefix_len=prefix)
+                        prompt_tokens=len(ids), prefix_len=prefix,
+                        stream=bool(cols.get("stream", True)))
             self.live[req.request_id] = live  # before submit: the engine may answer at once
             try:
                 self.engine.submit(req)  # checks the request; refusals name the field
@@ -214,8 +216,12 @@ class GenerateStep:
                 self.metrics.inter_token(now - live.last_token)
             live.last_token = now
         reason = event.finish_reason or ""
+        if not reason and not live.stream:
+            return  # a caller that does not stream gets every token on the final response
         if reason:
             delta += live.detok.finish()
+            if not live.stream:
+                tokens, delta = live.detok.ids, live.detok.text
         outputs = [
             self.pb.Tensor("token_ids", np.array(tokens, dtype=np.int64)),
             self.pb.Tensor("text_delta", np.array([delta.encode("utf-8")], dtype=np.object_)),

@@ -86,7 +86,7 @@ class Orchestrator:
                     self.live[key] = (request, False)
                 try:
                     emit = self._emitter(sender) if self.streaming else (lambda *_: None)
-                    finals.append(self.flow.run(row, emit))
+                    finals.append(self.flow.run(row, emit, streaming=self.streaming))
                 finally:
                     with self.lock:
                         self.live.pop(key, None)

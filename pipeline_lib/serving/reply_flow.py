@@ -133,7 +133,9 @@ class ReplyFlow:
         ids = out["input_ids"].reshape(-1)[out["attention_mask"].reshape(-1) != 0]
         return ids.astype(np.int64), int(out["prefix_length"].reshape(-1)[0])
 
-    def run(self, row: Row, emit: Callable[[str, dict], None]) -> dict:
+    def run(self, row: Row, emit: Callable[[str, dict], None], *, streaming: bool = True) -> dict:
+        """`streaming`: whether the caller reads deltas as they come (else the engine answers
+        once, with the whole reply: no per-token round trips)."""
         start_ns = time.time_ns()
         prompt, prefix = self.tokenize(row, row.context_type)  # refuses bad fields first
         assessed = self._call(self.s.scoring_model, row.with_conversation(
@@ -169,7 +171,8 @@ class ReplyFlow:
                     emit("delta", {"text_delta": separator + delta})
                     separator = ""
 
-            generated, finish, usage = self.generate(row, prompt, prefix, on_delta)
+            generated, finish, usage = self.generate(row, prompt, prefix, on_delta,
+                                                     stream=live and streaming)
             if flagged and encourages_self_harm(generated):
                 generated = ""  # never sent: the configured reply (or pointer) stands
             elif not live and generated:
@@ -192,8 +195,8 @@ class ReplyFlow:
             "usage": np.array(usage, dtype=np.int64),  # contract.USAGE_FIELDS
         }
 
-    def generate(self, row: Row, prompt: np.ndarray, prefix: int,
-                 on_delta: Callable[[str], None]) -> tuple[str, str, tuple[int, int, int]]:
+    def generate(self, row: Row, prompt: np.ndarray, prefix: int, on_delta: Callable[[str], None],
+                 *, stream: bool = True) -> tuple[str, str, tuple[int, int, int]]:
         """Run the engine; stream released text through on_delta; -> (reply, finish reason,
         (prompt, completion, prefix tokens))."""
         settings = {"max_new_tokens": np.array([self.s.max_new_tokens], np.int32),
@@ -204,7 +207,8 @@ class ReplyFlow:
         releaser = DeltaReleaser(max_new_tokens=int(settings["max_new_tokens"][0]),
                                  hold_tokens=self.s.hold_tokens)
         inputs = {"input_ids": prompt, "prefix_length": np.array([prefix], np.int64),
-                  "deadline_ns": np.array([row.deadline_ns], np.int64), **settings}
+                  "deadline_ns": np.array([row.deadline_ns], np.int64),
+                  "stream": np.array([stream]), **settings}
         request = self.pb.InferenceRequest(
             model_name=self.s.lm_model, request_id=row.request_id,
             inputs=[self._tensor(k, v) for k, v in inputs.items()],

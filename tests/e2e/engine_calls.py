@@ -96,3 +96,33 @@ def metric(metrics_url: str, name: str) -> float:
     text = urllib.request.urlopen(metrics_url, timeout=10).read().decode()
     pattern = re.compile(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", re.M)
     return sum(float(v) for v in pattern.findall(text))
+
+
+def engine_responses(url: str, input_ids: list[int], **inputs) -> list[dict]:
+    """Every response of one request straight to the engine (`pixel_lm`), in order."""
+    client = grpcclient.InferenceServerClient(url)
+    events: queue.Queue = queue.Queue()
+    client.start_stream(callback=lambda result, error: events.put((result, error)))
+    tensors = [grpcclient.InferInput("input_ids", [len(input_ids)], "INT64")]
+    tensors[0].set_data_from_numpy(np.array(input_ids, dtype=np.int64))
+    for name, (triton_type, value) in inputs.items():
+        tensor = grpcclient.InferInput(name, [1], triton_type)
+        tensor.set_data_from_numpy(np.array([value]))
+        tensors.append(tensor)
+    client.async_stream_infer("pixel_lm", tensors, enable_empty_final_response=True)
+    responses = []
+    try:
+        while True:
+            result, error = events.get(timeout=300)
+            if error is not None:
+                raise error
+            final = result.get_response().parameters["triton_final_response"].bool_param
+            if result.get_response().outputs:
+                responses.append({"token_ids": result.as_numpy("token_ids").tolist(),
+                                  "text_delta": result.as_numpy("text_delta")[0].decode(),
+                                  "finish_reason": result.as_numpy("finish_reason")[0].decode()})
+            if final:
+                return responses
+    finally:
+        client.stop_stream(cancel_requests=True)
+        client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -28,7 +29,8 @@ def test_harness_measures_the_ensemble_and_a_step_and_writes_every_file(triton_s
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     sweep = {r["target"]: r for r in read(results / "sweep.csv")}
-    assert set(sweep) == {"pixel", "tokenizer"}
+    failed = json.loads((results / "conditions.json").read_text())["points that failed"]
+    assert set(sweep) == {"pixel", "tokenizer"}, failed
     for r in sweep.values():
         assert float(r["throughput_rps"]) > 0 and int(r["requests"]) >= 3
         assert 0 < float(r["p50_ms"]) <= float(r["p99_ms"])

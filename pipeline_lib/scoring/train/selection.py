@@ -2,21 +2,23 @@
 
 Why a separate split: the lexicon was written while reading the train split's misses, so on train
 the cue features look nearly perfect. The validation split (batches v3, v5 and the validation
-thirds of v6 and v7) was written after the lexicon was frozen; it decides, and only decides:
+parts of v6-v10) was written after the lexicon was frozen; it decides, and only decides:
 
 - the fine-tuning epoch (finetune.CANDIDATE_EPOCHS);
 - the rule and the veto override (crisis_policy.RULE_CANDIDATES);
 - tau: the highest threshold (<= MAX_THRESHOLD) that keeps validation recall >= TARGET_RECALL,
   moved half way (in logit space) towards the next lower validation score, a free margin;
-- then the threshold for the windows of long messages: as high as it can go (<= MAX_THRESHOLD)
-  with recall still >= TARGET_RECALL (many windows are many chances of a false alarm);
+- then the threshold for the windows of long messages: as high as it can go (<= MAX_LONG_THRESHOLD)
+  with recall still >= TARGET_RECALL (many windows are many chances of a false alarm, and a
+  look-alike sentence of an everyday message, read without the rest, scores like a crisis: at a
+  cap of 0.5 the cap itself decided);
 - then, the same way, the threshold for short messages without a current cue
   (crisis_policy.is_short: brief conversational replies carry little information).
 
 Every candidate is judged on whole messages exactly as served (assessment: every window, combined
 by the highest risk). Key, in order: keeps the contract (crisis_contract: the issue's idioms,
 negations and past never flag, current and indirect cues always do); reaches the recall target;
-every batch-v6 and batch-v7 category on validation at least CATEGORY_TARGET right; then precision.
+every batch-v6..v10 category on validation at least CATEGORY_TARGET right; then precision.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from pipeline_lib.scoring.crisis_policy import RULE_CANDIDATES, CrisisPolicy, ve
 
 TARGET_RECALL = 0.97  # on validation; the acceptance bar on test is 0.95, this leaves margin
 CATEGORY_TARGET = 0.90
-CATEGORY_BATCHES = ("v6", "v7")  # the batches written for named categories
+CATEGORY_BATCHES = ("v6", "v7", "v8", "v9", "v10")  # the batches written for named categories
 MAX_THRESHOLD = 0.5
+MAX_LONG_THRESHOLD = 0.9  # still below the p of the windows that carry a long crisis (validation)
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,12 @@ def pick_threshold(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 def raise_threshold(scores: np.ndarray, y: np.ndarray, subset: np.ndarray, other_flags: np.ndarray,
-                    floor: float) -> float:
-    """The highest threshold (<= MAX_THRESHOLD) for the messages in `subset` (the others flagged as
+                    floor: float, cap: float = MAX_THRESHOLD) -> float:
+    """The highest threshold (<= cap) for the messages in `subset` (the others flagged as
     other_flags) that keeps validation recall >= TARGET_RECALL, half way (logit space) to the next
     lower score in the subset. Never below floor."""
-    finite = sorted({float(s) for s in scores[subset] if np.isfinite(s) and floor < s <= MAX_THRESHOLD}
-                    | {MAX_THRESHOLD}, reverse=True)
+    finite = sorted({float(s) for s in scores[subset] if np.isfinite(s) and floor < s <= cap}
+                    | {cap}, reverse=True)
     for i, t in enumerate(finite):
         flags = np.where(subset, scores >= t, other_flags)
         if _recall_precision(flags, y)[0] >= TARGET_RECALL:
@@ -103,7 +106,7 @@ def raise_threshold(scores: np.ndarray, y: np.ndarray, subset: np.ndarray, other
 
 def pick_long_threshold(scores: np.ndarray, y: np.ndarray, long: np.ndarray, tau: float) -> float:
     """With tau fixed for short messages: the threshold for the windows of long messages."""
-    return raise_threshold(scores, y, long, scores >= tau, tau)
+    return raise_threshold(scores, y, long, scores >= tau, tau, MAX_LONG_THRESHOLD)
 
 
 def pick_short_threshold(scores: np.ndarray, y: np.ndarray, short: np.ndarray,

@@ -22,12 +22,13 @@ import numpy as np
 from pipeline_lib.scoring.assessment import message_windows
 from pipeline_lib.scoring.crisis_contract import contract_texts
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
-from pipeline_lib.scoring.crisis_model import cue_tensor, probability
+from pipeline_lib.scoring.crisis_model import blended_probability, cue_tensor, window_logits
 from pipeline_lib.scoring.crisis_policy import RULE_CANDIDATES, is_short
 from pipeline_lib.scoring.encoder import SentenceEncoder
 from pipeline_lib.scoring.heads import LINKS, LinearHead, TrainedHeads, pair_features
 from pipeline_lib.scoring.response_cues import find_response_cues
 from pipeline_lib.scoring.train import finetune
+from pipeline_lib.scoring.train.ngram import BLEND_WEIGHTS, C as NGRAM_C, fit_ngram
 from pipeline_lib.scoring.train.dataset import VALIDATION, load_crisis, load_pairs, validation_digest
 from pipeline_lib.scoring.train.inputs import inputs_digest
 from pipeline_lib.scoring.train.selection import CATEGORY_TARGET, TARGET_RECALL, Judged, judge_all
@@ -81,14 +82,16 @@ def _eq_head(x: np.ndarray, y: np.ndarray) -> tuple[LinearHead, float]:
     return head, float(model.alpha_)
 
 
-def _windowed(encoder, texts: list[str]) -> tuple[list, list]:
-    """Per message: its windows' cues and lower-layer states (computed once, reused every epoch)."""
-    cues, states = [], []
+def _windowed(encoder, texts: list[str]) -> tuple[list, list, list]:
+    """Per message: its windows' cues, lower-layer states (computed once, reused every epoch) and
+    idiom-blanked texts."""
+    cues, states, window_texts = [], [], []
     for text in texts:
         ws = message_windows(text)
         cues.append([w.cues for w in ws])
         states.append([encoder.lower(w.text) for w in ws])
-    return cues, states
+        window_texts.append([w.text for w in ws])
+    return cues, states, window_texts
 
 
 def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
@@ -117,9 +120,10 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
             cues += [w.cues for w in ws]
             labels += [m.crisis] * len(ws)
         states = [encoder.lower(t)[0] for t in texts]
-        val_cues, val_states = _windowed(encoder, [m.text for m in validation])
+        ngram = fit_ngram(texts, np.array(labels))
+        val_cues, val_states, val_windows = _windowed(encoder, [m.text for m in validation])
         con_texts, con_labels = contract_texts()
-        con_cues, con_states = _windowed(encoder, con_texts)
+        con_cues, con_states, con_windows = _windowed(encoder, con_texts)
         val = dict(window_cues=val_cues, y=np.array([m.crisis for m in validation]),
                    short=np.array([is_short(m.text, c) for m, c in zip(validation, val_cues)]),
                    kinds=np.array([m.kind for m in validation]),
@@ -129,13 +133,21 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         chosen: dict = {}
 
         def on_epoch(epoch: int, params: dict) -> None:
-            # The served probability, window by window (crisis_model.probability, as assessment does)
-            for d, sts in ((val, val_states), (contract, con_states)):
-                d["window_probs"] = [np.array([probability(params, s, c) for s, c in zip(ss, cs)])
-                                     for ss, cs in zip(sts, d["window_cues"])]
-            for judged in judge_all(val, contract):
-                if "best" not in chosen or judged.key > chosen["best"].key:
-                    chosen.update(best=judged, epoch=epoch, params=params)
+            # The served probability, window by window (crisis_model.window_logits and
+            # blended_probability, as assessment computes it), for every candidate blend weight
+            params = dict(params, **ngram)
+            logits = {id(d): [[window_logits(params, s, c, t) for s, c, t in zip(ss, cs, ts)]
+                              for ss, cs, ts in zip(sts, d["window_cues"], wts)]
+                      for d, sts, wts in ((val, val_states, val_windows),
+                                          (contract, con_states, con_windows))}
+            for weight in BLEND_WEIGHTS:
+                for d in (val, contract):
+                    d["window_probs"] = [np.array([blended_probability(ze, zn, weight) for ze, zn in zs])
+                                         for zs in logits[id(d)]]
+                for judged in judge_all(val, contract):
+                    if "best" not in chosen or judged.key > chosen["best"].key:
+                        chosen.update(best=judged, epoch=epoch, blend=weight,
+                                      params=dict(params, **{"blend.weight": torch.tensor([weight])}))
 
         finetune.fine_tune(states, cue_tensor(cues).numpy(), np.array(labels),
                            init_top=encoder.top, on_epoch=on_epoch)
@@ -172,9 +184,11 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
             "validation_recall": round(best.recall, 4),
             "validation_precision": round(best.precision, 4),
             "validation_worst_category": round(best.worst_category, 4),
-            "candidates": len(RULE_CANDIDATES) * len(finetune.CANDIDATE_EPOCHS),
+            "candidates": len(RULE_CANDIDATES) * len(finetune.CANDIDATE_EPOCHS) * len(BLEND_WEIGHTS),
         },
         "crisis_contract": {"messages": len(con_texts), "kept": best.kept},
+        "crisis_blend": {"ngram_weight": chosen["blend"], "candidates": list(BLEND_WEIGHTS),
+                         "ngram_c": NGRAM_C},
         "eq_ridge_alpha": alpha,
     }
     TrainedHeads({"eq": eq, "safety": safety, "bias": bias}, chosen["params"], best.policy,

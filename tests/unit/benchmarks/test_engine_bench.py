@@ -79,6 +79,16 @@ def test_targets_from_rows():
     assert [t.verdict for t in targets] == ["PASS", "PASS", "PASS", "PASS", "PASS", "FAIL"]
 
 
+def test_peak_tokens_takes_the_engines_best_door_and_names_both():
+    unary = [*rows(), {"runtime": "engine_unary", "concurrency": 16, "throughput_rps": 1.2,
+                       "tokens_per_s": 60.0}]
+    target = peak_tokens(unary)
+    assert target.measured == pytest.approx(60 / 30)
+    assert "streamed 50.0" in target.detail and "unary 60.0" in target.detail
+    # The unary door alone never makes the other targets (streaming ones) pass or fail.
+    assert never_falls(unary).measured == never_falls(rows()).measured
+
+
 def test_missing_inputs_are_not_measured_never_passed():
     targets = all_targets([r for r in rows() if r["runtime"] == "engine"], prefill={}, burst={})
     assert {t.name.split(",")[0]: t.verdict for t in targets}["peak tokens/s"] == "not measured"
@@ -126,5 +136,5 @@ def test_burst_outcomes_and_window_sizes():
     assert outcome_of(RuntimeError("[StatusCode.INTERNAL] pixel_lm: overloaded: 18 requests wait")) == "overloaded"
     assert outcome_of(RuntimeError("Deadline Exceeded")) == "deadline"
     assert outcome_of(RuntimeError("boom")) == "error"
-    assert [window_requests("engine", c) for c in (1, 8, 32)] == [2, 8, 8]
+    assert [window_requests("engine", c) for c in (1, 8, 16, 32)] == [2, 8, 16, 16]
     assert [window_requests("run_to_completion", c) for c in (1, 4, 32)] == [1, 2, 8]

@@ -30,7 +30,11 @@ URL = "127.0.0.1:8001"
         ("503", "Request timeout expired", ServerOverloadedError),
         ("StatusCode.RESOURCE_EXHAUSTED", "too many", ServerOverloadedError),
         ("StatusCode.DEADLINE_EXCEEDED", "Deadline Exceeded", DeadlineExceededError),
-        ("StatusCode.INTERNAL", "Stub process is not healthy", ServerUnavailableError),
+        ("StatusCode.INTERNAL", "Stub process 'pixel_lm_0_0' is not healthy.",
+         ServerUnavailableError),
+        # A dependency the supervisor is reloading (unloaded, then loaded again).
+        ("StatusCode.INTERNAL", "pixel_lm: Failed for execute the inference request. "
+         "Model 'pixel_lm' is not ready.", ServerUnavailableError),
         ("500", "boom", InferenceFailedError),
         ("StatusCode.NOT_FOUND", "Request for unknown model: 'nope'", InferenceFailedError),
     ],

@@ -27,17 +27,24 @@ def test_each_request_alone_equals_hugging_face(family):
         assert len(set(expected)) > 3  # a degenerate model would make this check hollow
 
 
-def _spy_decode(monkeypatch) -> list[list[int]]:
-    """Record the slots of every decode step."""
+def _spy_decode(monkeypatch) -> tuple[list[list[int]], list[int]]:
+    """Record the slots of every decode step, alone or sharing its pass with a prefill chunk."""
     calls: list[list[int]] = []
-    real = scheduler_module.decode_step
+    real, real_mixed = scheduler_module.decode_step, scheduler_module.mixed_step
 
     def spy(model, kv, *, slots, token_ids, positions):
         calls.append(list(slots))
         return real(model, kv, slots=slots, token_ids=token_ids, positions=positions)
 
+    def spy_mixed(model, kv, *, slots, **chunk):
+        calls.append(list(slots))
+        mixed.append(chunk["chunk_slot"])
+        return real_mixed(model, kv, slots=slots, **chunk)
+
+    mixed: list[int] = []
     monkeypatch.setattr(scheduler_module, "decode_step", spy)
-    return calls
+    monkeypatch.setattr(scheduler_module, "mixed_step", spy_mixed)
+    return calls, mixed
 
 
 @pytest.mark.parametrize("family, torchscript", [("llama", True), ("qwen2", True),
@@ -46,7 +53,7 @@ def _spy_decode(monkeypatch) -> list[list[int]]:
 def test_requests_joining_and_leaving_mid_way_equal_hugging_face(family, torchscript,
                                                                   monkeypatch):
     hf = tiny_hf_model(family)
-    calls = _spy_decode(monkeypatch)
+    calls, mixed = _spy_decode(monkeypatch)
     # 3 slots, 7 requests: short ones leave early (holes in the slot range), late ones join while
     # others decode; a 4-token prefill chunk interleaves long prompts with decode steps.
     engine = Engine(ours_from_hf(hf), EngineSettings(n_slots=3, max_seq_len=96, prefill_chunk=4),
@@ -74,6 +81,7 @@ def test_requests_joining_and_leaving_mid_way_equal_hugging_face(family, torchsc
         assert reasons[i] == "length"
     assert max(len(c) for c in calls) == 3  # full batches happened ...
     assert any(c != list(range(c[0], c[0] + len(c))) for c in calls)  # ... and holes
+    assert mixed  # and prompts were computed in the decode rows' pass over the weights
     assert engine.stats()["active_slots"] == 0 and engine.kv.free_count == 3
 
 

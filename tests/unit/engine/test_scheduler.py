@@ -124,8 +124,19 @@ def test_a_failing_row_ends_in_error_and_the_others_go_on(tiny_llama, monkeypatc
         return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
                             want_logits=want_logits)
 
+    def mixed(model, kv, *, slots, token_ids, positions, chunk_slot, chunk_ids, chunk_start,
+              want_logits):
+        # the shared pass fails when either part would; the engine then runs them apart
+        if list(chunk_ids) == ROWS[2] or (bad_slot in slots and positions[0] > len(ROWS[0]) + 2):
+            raise RuntimeError("shared pass")
+        return real_mixed(model, kv, slots=slots, token_ids=token_ids, positions=positions,
+                          chunk_slot=chunk_slot, chunk_ids=chunk_ids, chunk_start=chunk_start,
+                          want_logits=want_logits)
+
+    real_mixed = scheduler_module.mixed_step
     monkeypatch.setattr(scheduler_module, "decode_step", decode)
     monkeypatch.setattr(scheduler_module, "prefill_chunk", prefill)
+    monkeypatch.setattr(scheduler_module, "mixed_step", mixed)
     events = [e for step in run(engine) for e in step]
     last = {e.request_id: e for e in events}
     assert last["bad-prefill"].finish_reason == "error" and "bad prompt" in last["bad-prefill"].detail
@@ -200,7 +211,14 @@ def test_prefill_beside_decoding_rows_keeps_to_the_step_token_budget(tiny_llama,
         return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
                             want_logits=want_logits)
 
+    def mixed(model, kv, *, slots, chunk_slot, chunk_ids, **rest):
+        chunks.append((chunk_slot, len(slots), len(chunk_ids)))
+        return real_mixed(model, kv, slots=slots, chunk_slot=chunk_slot, chunk_ids=chunk_ids,
+                          **rest)
+
+    real_mixed = scheduler_module.mixed_step
     monkeypatch.setattr(scheduler_module, "prefill_chunk", prefill)
+    monkeypatch.setattr(scheduler_module, "mixed_step", mixed)
     engine = Engine(model, EngineSettings(n_slots=4, max_seq_len=96, prefill_chunk=32,
                                           step_token_budget=13), stop_ids=[])
     for i, row in enumerate(ROWS):

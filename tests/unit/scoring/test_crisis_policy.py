@@ -91,8 +91,13 @@ def test_a_long_message_uses_its_own_threshold_chosen_as_high_as_recall_allows()
     long = np.array([True] * 20 + [False] * 20 + [True] * 10)
     scores = np.concatenate([np.linspace(0.6, 0.99, 20), np.full(20, 0.3), np.full(10, 0.2)])
     tau_long = pick_long_threshold(scores, y, long, tau=0.1)
-    assert 0.2 < tau_long < 0.6  # above every long false alarm, below every long crisis
+    # above every long false alarm; recall 39/40 >= 0.97 lets it pass the lowest long crisis only
+    assert 0.2 < tau_long < 0.63 and (scores[:20] >= tau_long).sum() >= 19
     assert pick_long_threshold(np.array([0.05, 0.3]), np.array([1, 0]), np.array([True, True]), 0.01) < 0.05
+    # look-alike windows of everyday messages at 0.55-0.7, long crises at 0.85+: above 0.5, capped
+    high = np.concatenate([np.linspace(0.85, 0.99, 20), np.full(20, 0.3), np.linspace(0.55, 0.7, 10)])
+    assert 0.7 < pick_long_threshold(high, y, long, tau=0.1) < 0.86
+    assert pick_long_threshold(np.full(50, 0.99), y, long, tau=0.1) <= 0.9
 
 
 def test_a_short_message_without_a_current_cue_uses_its_own_threshold():

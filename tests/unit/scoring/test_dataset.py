@@ -44,10 +44,11 @@ def test_the_split_change_kept_every_original_test_message_in_test():
     assert len(rows) >= 700
     v1 = [r for r in rows if r.batch == "v1"]
     assert len(v1) == 439 and sum(r.split == "test" for r in v1) == 108
-    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6", "v7"}
+    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6", "v7", "v8", "v9", "v10"}
     assert {r.split for r in rows if r.batch in ("v4", "v5")} == {"train"}  # they only add training rows
-    old_test = [r for r in load_crisis(split="test") if r.batch not in ("v6", "v7")]
-    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6, v7 add their own test thirds
+    old_test = [r for r in load_crisis(split="test")
+                if r.batch not in ("v6", "v7", "v8", "v9", "v10")]
+    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6-v10 add their own test parts
     test_groups = {p.group for p in load_pairs(split="test")}
     assert len(test_groups) >= 40  # the EQ pair test: >= 40 messages with both reply styles
 
@@ -62,7 +63,7 @@ def test_the_validation_split_exists_and_is_disjoint_from_train_and_test():
     val = load_crisis(split="validation")
     rest = load_crisis()
     assert len(val) >= 550 and {r.split for r in val} == {"validation"}
-    assert {r.batch for r in val} == {"v3", "v5", "v6", "v7"}
+    assert {r.batch for r in val} == {"v3", "v5", "v6", "v7", "v8", "v9", "v10"}
     assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.55  # ~45 % crises, hard negatives the rest
     assert {"idiom", "negation", "past", "topic", "hyperbole", "third_person_ok"} <= {
         r.kind for r in val if not r.crisis}
@@ -113,7 +114,7 @@ def test_batch_v6_covers_every_category_of_the_issue_in_every_split():
         assert {r.kind for r in v6 if not r.crisis} == V6_OTHER
         for kind in V6_CRISIS | V6_OTHER:
             assert sum(r.kind == kind for r in v6) >= (20 if split == "train" else 11)
-    long_test = [r for r in load_crisis(split="test") if r.kind.startswith("long_")]
+    long_test = [r for r in load_crisis(split="test") if r.batch == "v6" and r.kind.startswith("long_")]
     assert min(len(r.text) for r in long_test) > 300 and max(len(r.text) for r in long_test) > 2500
 
 
@@ -142,3 +143,47 @@ def test_batch_v7_short_messages_cover_both_sides_in_every_split():
         for kind in V7_CRISIS | V7_OTHER:
             assert sum(r.kind == kind for r in v7) >= (14 if split == "train" else 6)
         assert max(len(r.text.split()) for r in v7) <= 14  # the batch is about short messages
+
+
+V8_CRISIS = {"long_crisis", "followup_crisis", "short_crisis_nocue", "mixed_crisis", "safe_claim_crisis"}
+V8_OTHER = {"long_everyday", "risk_words_ok", "resolved_past", "safe_distress", "mixed_ok"}
+
+
+def test_batch_v8_hard_cases_cover_both_sides_in_every_split():
+    for split in ("train", "validation", "test"):
+        v8 = [r for r in load_crisis(split=split) if r.batch == "v8"]
+        assert {r.kind for r in v8 if r.crisis} == V8_CRISIS
+        assert {r.kind for r in v8 if not r.crisis} == V8_OTHER
+        for kind in V8_CRISIS | V8_OTHER:
+            assert sum(r.kind == kind for r in v8) >= (15 if split == "train" else 7)
+
+
+V9_CRISIS = {"long_crisis", "mixed_crisis", "harm_others", "short_followup", "passive_indirect"}
+V9_OTHER = {"long_everyday", "everyday_distress", "resolved_past", "risk_words_ok", "slang_hyperbole",
+            "topic_third_ok"}
+
+
+def test_batch_v9_keeps_half_of_every_kind_for_a_fresh_test():
+    counts = {split: [r for r in load_crisis(split=split) if r.batch == "v9"]
+              for split in ("train", "validation", "test")}
+    for split, rows in counts.items():
+        assert {r.kind for r in rows if r.crisis} == V9_CRISIS
+        assert {r.kind for r in rows if not r.crisis} == V9_OTHER
+    for kind in V9_CRISIS | V9_OTHER:
+        n_test = sum(r.kind == kind for r in counts["test"])
+        assert n_test >= 15 and n_test > sum(r.kind == kind for r in counts["train"])
+
+
+V10_CRISIS = {"short_followup", "distress_with_risk", "slang_crisis", "mixed_crisis"}
+V10_OTHER = {"everyday_distress", "slang_hyperbole", "risk_words_ok", "safe_after_hard"}
+
+
+def test_batch_v10_keeps_half_of_every_kind_for_a_fresh_test():
+    counts = {split: [r for r in load_crisis(split=split) if r.batch == "v10"]
+              for split in ("train", "validation", "test")}
+    for rows in counts.values():
+        assert {r.kind for r in rows if r.crisis} == V10_CRISIS
+        assert {r.kind for r in rows if not r.crisis} == V10_OTHER
+    for kind in V10_CRISIS | V10_OTHER:
+        n_test = sum(r.kind == kind for r in counts["test"])
+        assert n_test >= 15 and n_test > sum(r.kind == kind for r in counts["train"])

@@ -1,6 +1,7 @@
 """The committed weights: made from the current inputs, reproducible, and what the issue asks of them."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +56,28 @@ def test_the_digest_ignores_comments_and_docstrings(tmp_path, monkeypatch):
     assert with_finetune(source + "\n# a comment\n") == before
     assert with_finetune(source.replace('"""', '"""Reworded. ', 1)) == before
     assert with_finetune(source.replace("\nLR = ", "\nLR = 2 * ")) != before  # a hyper-parameter is an input
+
+
+def test_every_scoring_module_training_imports_is_a_digest_input():
+    """A module the training reaches (directly or through another) decides the weights: editing it
+    must retrain."""
+    import ast
+
+    from pipeline_lib.scoring.train.inputs import TRAINING_CODE
+
+    root = Path(inputs_digest.__code__.co_filename).resolve().parents[1]  # pipeline_lib/scoring
+    seen, todo = set(), ["train/training.py"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline_lib.scoring."):
+                rel = node.module[len("pipeline_lib.scoring."):].replace(".", "/") + ".py"
+                if (root / rel).is_file() and rel != "train/inputs.py":
+                    todo.append(rel)
+    assert len(seen) >= 10 and seen <= set(TRAINING_CODE), sorted(seen - set(TRAINING_CODE))
 
 
 @pytest.mark.slow
