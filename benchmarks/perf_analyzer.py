@@ -7,8 +7,12 @@ on LD_LIBRARY_PATH); on the GPU machine `perf-analyzer==2.60.0` from PyPI (glibc
 `benchmarks/install_perf_analyzer.sh` installs both kinds idempotently.
 
 Windows: a shared 2-core machine never gives three windows within 10 % of each other, so each
-point takes exactly three count windows (`-r 3` with the stability check relaxed) and reports
-them merged; the row keeps the request count so a reader can judge the sample.
+point takes exactly three count windows (`-r 3`) and reports them merged; the row keeps the
+request count so a reader can judge the sample. perf_analyzer still refuses a point whose windows'
+throughput or mean latency differ by more than 1 + s/100 times (exit 2, "Failed to obtain stable
+measurement"): with windows of a few requests over messages that range from a configured crisis
+reply (~0.1 s) to a whole generated one, even 11x is exceeded, so the check is switched off in
+effect (-s 1000000).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class Window:
 
     requests: int
     trials: int = 3
-    stability_pct: int = 1000  # relaxed on purpose (see the module docstring)
+    stability_pct: int = 1_000_000  # the check off in effect (see the module docstring)
 
 
 def cuda_runtime_libdir() -> str | None:
