@@ -224,6 +224,8 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
     }
     if tok.default_context_type not in tok.context_types:
         raise ConfigError(f"tokenizer.default_context_type: {tok.default_context_type!r} is not in context_types")
+    if not (isinstance(cfg.scoring.cpu_threads, int) and cfg.scoring.cpu_threads >= 1):
+        raise ConfigError(f"scoring.cpu_threads: a whole number >= 1 (not {cfg.scoring.cpu_threads!r})")
     if not 0 < tok.max_input_tokens <= 512:
         raise ConfigError("tokenizer.max_input_tokens: must be between 1 and 512")
     models = [
@@ -233,7 +235,8 @@ def render_all(cfg: DictConfig) -> list[RenderedModel]:
         RenderedModel(cfg.models.scoring, "model", "scoring", _message(_python_model(
             cfg, name=cfg.models.scoring, inputs=T.SCORING_INPUTS, outputs=T.SCORING_OUTPUTS,
             instances=cfg.instances.scoring, settings={"crisis_pointer": cfg.scoring.crisis_pointer,
-                                          "default_context_type": tok.default_context_type}))),
+                                          "default_context_type": tok.default_context_type,
+                                          "cpu_threads": cfg.scoring.cpu_threads}))),
     ]
     lm_names = set()
     if cfg.lm.runtime == "engine":

@@ -51,8 +51,10 @@ def _strings(values) -> np.ndarray:
 
 class ScoringStep:
     def __init__(self, settings: dict, artifacts: Path):
+        import torch
         from transformers import AutoTokenizer
 
+        torch.set_num_threads(settings["cpu_threads"])  # configs/scoring: why one
         self.default_context_type = settings["default_context_type"]
         self.tokenizer = AutoTokenizer.from_pretrained(str(artifacts / "tokenizer"))
         scorer_dir = artifacts / "scorer"

@@ -57,6 +57,8 @@ def test_scalar_override_reaches_model_parameters():
     models = by_name(["lm.max_new_tokens=7"])
     for name in ("pixel_lm", "pixel", "pixel_stream"):  # the engine's default and the doors'
         assert models[name].config.parameters["max_new_tokens"].string_value == "7"
+    threads = by_name(["scoring.cpu_threads=2"])["scoring"].config.parameters["cpu_threads"]
+    assert threads.string_value == "2"
 
 
 def test_ensemble_wires_every_step_output_to_a_consumer():
@@ -78,7 +80,7 @@ def test_two_variants_render_two_ensembles_and_lms():
 
 
 @pytest.mark.parametrize("override", ["profile=nonexistent", "tokenizer.max_input_tokens=4096",
-                                      "instances.lm.kind=KIND_TPU"])
+                                      "instances.lm.kind=KIND_TPU", "scoring.cpu_threads=0"])
 def test_bad_overrides_fail_with_a_config_error(override):
     with pytest.raises(ConfigError):
         render_all(compose_config([override]))
