@@ -189,7 +189,8 @@ def run(args, console: Console) -> Path:
                       data={ENGINE: engine_data(work / "engine.json", messages, args.max_new_tokens),
                             RTC: MESSAGES},  # its export fixes the budget: no max_new_tokens
                       also={ENGINE_UNARY: ENGINE} if ENGINE in servers else {},
-                      count_tokens=token_counter(cfg), messages=messages)
+                      count_tokens=token_counter(cfg), messages=messages,
+                      crisis_pointer=cfg.scoring.crisis_pointer)
         bench.warm_up()
         prefix_mean = prefix_tokens_mean(bench.urls[ENGINE], messages) if ENGINE in servers else None
         closed, poisson, burst = measure(args, console, bench)

@@ -101,6 +101,7 @@ class Bench:
     data: dict[str, Path]
     count_tokens: TokenCounter
     messages: list[dict]
+    crisis_pointer: str = ""  # what run-to-completion's scoring step appends to a flagged reply
     also: dict[str, str] = field(default_factory=dict)  # a measured door -> the server behind it
     failures: list[str] = field(default_factory=list)
     prefill: dict[str, float] = field(default_factory=lambda: {"saved": 0.0, "computed": 0.0,
@@ -162,10 +163,20 @@ class Bench:
                 tokens_per_request = d["generated"] / d["engine_requests"]
             row.update(generated_tokens=d["generated"], engine_requests=d["engine_requests"],
                        refused=d["refused"], rows_per_step=d["generated"] / d["steps"] if d["steps"] else 0.0)
-        # Generated tokens per second: the engine counts them itself; a run-to-completion reply is
-        # never trimmed, so its re-tokenized text is what it generated (EOS aside).
+        else:
+            # A run-to-completion reply is never trimmed, so its re-tokenized text is what it
+            # generated (EOS aside), once the crisis pointer appended to a flagged one is out.
+            tokens_per_request = self.generated_tokens_mean(self.work / f"{tag}.json")
+        # Generated tokens per second (the engine counts them itself).
         row["tokens_per_s"] = r["throughput_rps"] * tokens_per_request
         return row
+
+    def generated_tokens_mean(self, export: Path) -> float:
+        pointer = self.crisis_pointer.strip()
+
+        def generated(text: str) -> int:
+            return self.count_tokens(text.replace(pointer, "").rstrip() if pointer else text)
+        return summarize(point_timings(export, generated))["reply_tokens_mean"]
 
     @staticmethod
     def line(row: dict) -> str:

@@ -79,8 +79,9 @@ def render_summary(*, closed: list[dict], poisson: list[dict], totals: dict, con
            "## Definitions", "",
            "- **tokens/s**: requests/s x generated tokens per request (engine: its "
            "`pixel_engine_generated_tokens_total` delta over the point; run-to-completion: the reply "
-           "re-tokenized, never trimmed, crisis pointer included, which favours it slightly). **delivered tok/s** counts the reply text as sent (the engine "
-           "trims a reply cut by the budget to its last sentence).",
+           "re-tokenized, never trimmed, without the crisis pointer its scoring step appends to a flagged "
+           "reply). **delivered tok/s** counts the reply text as sent (the engine trims a reply cut by "
+           "the budget to its last sentence; run-to-completion's includes the pointer).",
            "- **TTFT**: client send -> first response carrying text (perf_analyzer's profile export; for a "
            "flagged message the crisis pointer). Run-to-completion answers once: TTFT = end-to-end.",
            "- **inter-token**: gap between consecutive text responses ÷ tokens in the later one, "

@@ -56,6 +56,23 @@ def test_unary_reply_arrives_once_so_ttft_equals_end_to_end():
     assert s["ttft_p50_ms"] == pytest.approx(4000) and s["itl_p50_ms"] != s["itl_p50_ms"]  # NaN
 
 
+def test_run_to_completion_tokens_leave_out_the_appended_crisis_pointer(tmp_path):
+    from benchmarks.engine_points import Bench
+    from pipeline_lib.scoring.rules import with_pointer
+
+    pointer = "Call the line now, you are not alone."
+    replies = ["one two three four", with_pointer("five six", pointer)]
+    export = tmp_path / "point.json"
+    export.write_text(json.dumps({"experiments": [{"requests": [
+        {"timestamp": 0, "response_timestamps": [1_000_000], "response_outputs": [{"response_text": [r]}]}
+        for r in replies]}]}))
+    bench = Bench(binary=tmp_path, work=tmp_path, console=None, urls={}, metrics_urls={}, data={},
+                  count_tokens=count_words, messages=[], crisis_pointer=pointer)
+    assert bench.generated_tokens_mean(export) == pytest.approx((4 + 2) / 2)
+    assert summarize([request_timing(r, count_words) for r in json.loads(export.read_text())[
+        "experiments"][0]["requests"]])["reply_tokens_mean"] == pytest.approx((4 + 10) / 2)
+
+
 def rows():
     def r(rt, c, rps, tok, ttft, itl50, itl99, e2e):
         return {"runtime": rt, "concurrency": c, "throughput_rps": rps, "tokens_per_s": tok,
