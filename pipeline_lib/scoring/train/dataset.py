@@ -30,6 +30,11 @@ data/scoring/README.md), so eval can report each batch apart.
   harmless risk words and safe-after-hard messages; short follow-ups, distress with a risk, slang
   crises and mixed messages; written blind, split a quarter / a quarter / half
   (data/scoring/v10/build.py).
+- crisis_v11.tsv: same columns, batch v11 (2026-12-03): long everyday messages, slang and hyperbole,
+  harmless risk words, safe after a hard moment, professionals' questions, everyday distress; crises
+  hidden in long messages, short follow-ups, method seeking, an overdose or starving now, hedged
+  preparation, slang crises; written blind, split a quarter / a quarter / half
+  (data/scoring/v11/build.py).
 - crisis_train_extra.tsv: same columns, split "train" only: batches v4 and v5, more training messages
   written on 2026-11-30 (hard cases of every kind) and checked for near-duplicates against every
   other split before they were committed (v5's other third went to the validation file). Train-only
@@ -50,8 +55,9 @@ from pipeline_lib.errors import PixelError
 SPLITS = ("train", "test")
 VALIDATION = "validation"
 TRAIN_ONLY_FILE = "crisis_train_extra.tsv"
-# Batches v6-v10: all three splits each, drawn once when the batch was written.
-BATCH_FILES = ("crisis_v6.tsv", "crisis_v7.tsv", "crisis_v8.tsv", "crisis_v9.tsv", "crisis_v10.tsv")
+# Batches v6-v11: all three splits each, drawn once when the batch was written.
+BATCH_FILES = ("crisis_v6.tsv", "crisis_v7.tsv", "crisis_v8.tsv", "crisis_v9.tsv", "crisis_v10.tsv",
+               "crisis_v11.tsv")
 CRISIS_FILES = ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE,
                 *BATCH_FILES)
 
