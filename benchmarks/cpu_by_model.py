@@ -34,24 +34,7 @@ from benchmarks.engine_points import engine_data
 from benchmarks.inputs import MESSAGES, load_messages
 from benchmarks.process_cpu import cpu_s
 from pipeline_lib.contract import ADMIN_KEY_ENV
-
-
-def stack_processes(server_pid: int, repository: Path) -> dict[int, str]:
-    """tritonserver and its model stubs: pid -> `tritonserver` or the model's name."""
-    out = {server_pid: "tritonserver"}
-    marker = f"{repository}/"
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue  # ended meanwhile
-        if args and args[0].endswith("triton_python_backend_stub"):
-            model = next((a[len(marker):].split("/")[0] for a in args if a.startswith(marker)), None)
-            if model:
-                out[int(proc.name)] = model
-    return out
+from pipeline_lib.stub_processes import live_stubs
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         server.wait_ready()
     try:
-        processes = stack_processes(server.process.pid, work / "repository")
+        pid = server.process.pid
+        processes = {pid: "tritonserver", **{s.pid: s.model for s in live_stubs(pid).values()}}
         with console.status("warm-up point…"):
             pa.measure(binary, model="pixel", url=server.grpc_url, input_data=data,
                        concurrency=args.concurrency, window=pa.Window(requests=4),

@@ -161,46 +161,23 @@ def test_batch_v8_hard_cases_cover_both_sides_in_every_split():
 V9_CRISIS = {"long_crisis", "mixed_crisis", "harm_others", "short_followup", "passive_indirect"}
 V9_OTHER = {"long_everyday", "everyday_distress", "resolved_past", "risk_words_ok", "slang_hyperbole",
             "topic_third_ok"}
-
-
-def test_batch_v9_keeps_half_of_every_kind_for_a_fresh_test():
-    counts = {split: [r for r in load_crisis(split=split) if r.batch == "v9"]
-              for split in ("train", "validation", "test")}
-    for split, rows in counts.items():
-        assert {r.kind for r in rows if r.crisis} == V9_CRISIS
-        assert {r.kind for r in rows if not r.crisis} == V9_OTHER
-    for kind in V9_CRISIS | V9_OTHER:
-        n_test = sum(r.kind == kind for r in counts["test"])
-        assert n_test >= 15 and n_test > sum(r.kind == kind for r in counts["train"])
-
-
 V10_CRISIS = {"short_followup", "distress_with_risk", "slang_crisis", "mixed_crisis"}
 V10_OTHER = {"everyday_distress", "slang_hyperbole", "risk_words_ok", "safe_after_hard"}
-
-
-def test_batch_v10_keeps_half_of_every_kind_for_a_fresh_test():
-    counts = {split: [r for r in load_crisis(split=split) if r.batch == "v10"]
-              for split in ("train", "validation", "test")}
-    for rows in counts.values():
-        assert {r.kind for r in rows if r.crisis} == V10_CRISIS
-        assert {r.kind for r in rows if not r.crisis} == V10_OTHER
-    for kind in V10_CRISIS | V10_OTHER:
-        n_test = sum(r.kind == kind for r in counts["test"])
-        assert n_test >= 15 and n_test > sum(r.kind == kind for r in counts["train"])
-
-
 V11_CRISIS = {"long_hidden_crisis", "short_followup", "method_seeking", "overdose_or_starving_now",
               "hedged_preparation", "slang_crisis"}
 V11_OTHER = {"long_everyday", "slang_hyperbole", "risk_words_ok", "safe_after_hard",
              "professional_question", "everyday_distress"}
 
 
-def test_batch_v11_has_both_sides_of_every_kind_in_every_split_and_half_for_test():
-    counts = {split: [r for r in load_crisis(split=split) if r.batch == "v11"]
+@pytest.mark.parametrize("batch, crisis_kinds, other_kinds", [
+    ("v9", V9_CRISIS, V9_OTHER), ("v10", V10_CRISIS, V10_OTHER), ("v11", V11_CRISIS, V11_OTHER)])
+def test_batch_keeps_both_sides_of_every_kind_in_every_split_and_half_for_a_fresh_test(
+        batch, crisis_kinds, other_kinds):
+    counts = {split: [r for r in load_crisis(split=split) if r.batch == batch]
               for split in ("train", "validation", "test")}
     for rows in counts.values():
-        assert {r.kind for r in rows if r.crisis} == V11_CRISIS
-        assert {r.kind for r in rows if not r.crisis} == V11_OTHER
-    for kind in V11_CRISIS | V11_OTHER:
+        assert {r.kind for r in rows if r.crisis} == crisis_kinds
+        assert {r.kind for r in rows if not r.crisis} == other_kinds
+    for kind in crisis_kinds | other_kinds:
         n_test = sum(r.kind == kind for r in counts["test"])
         assert n_test >= 15 and n_test > sum(r.kind == kind for r in counts["train"])
