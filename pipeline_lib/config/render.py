@@ -164,12 +164,15 @@ def variant_lms(cfg: DictConfig) -> list[tuple[str, str, DictConfig]]:
 # Engine settings a request may override; the orchestrators pass their configured defaults.
 _PER_REQUEST = ("max_new_tokens", "temperature", "top_p", "seed")
 _ENGINE_SETTINGS = ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
-                    "prefix_cache_entries",
+                    "prefill_per_row", "prefix_cache_entries",
                     "max_queue_wait_s", "device", "dtype", *_PER_REQUEST)
 
 
 def _engine_model(cfg, *, name: str, lm: DictConfig) -> dict:
     settings = {k: OmegaConf.to_container(lm, resolve=True)[k] for k in _ENGINE_SETTINGS}
+    for key in ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget", "prefill_per_row"):
+        if not (isinstance(settings[key], int) and settings[key] >= 1):
+            raise ConfigError(f"lm.{key}: a whole number >= 1 (not {settings[key]!r})")
     if lm.max_new_tokens + 1 > lm.max_seq_len:
         raise ConfigError("lm.max_new_tokens: must leave room for a prompt in lm.max_seq_len")
     return {

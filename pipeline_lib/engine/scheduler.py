@@ -279,12 +279,14 @@ class Engine:
 
     def _chunk_size(self) -> int:
         """Prompt tokens this step may compute: the whole chunk when nobody decodes (nobody
-        waits), else what the step's token budget leaves beside the decoding rows."""
+        waits), else what the step's token budget leaves beside the decoding rows, and at most
+        `prefill_per_row` per decoding row."""
+        s = self.settings
         decoding = sum(not r.prefilling for r in self._running.values())
         if not decoding:
-            return self.settings.prefill_chunk
-        spare = self.settings.step_token_budget - decoding
-        return max(MIN_PREFILL_TOKENS, min(self.settings.prefill_chunk, spare))
+            return s.prefill_chunk
+        spare = min(s.step_token_budget - decoding, s.prefill_per_row * decoding)
+        return max(MIN_PREFILL_TOKENS, min(s.prefill_chunk, spare))
 
     def _decode(self, rows: Sequence[_Running], events: List[TokenEvent]) -> None:
         try:

@@ -27,6 +27,10 @@ class EngineSettings:
     # a newcomer's prefill slows the others' next token (2-core CPU, demo model: 8 rows decode in
     # 87 ms; with 24 prompt tokens beside them 206 ms, with 64 tokens 321 ms).
     step_token_budget: int = 32
+    # ... and at most this many prompt tokens per decoding row, so that a step with few rows
+    # never grows to many times a plain decode step, while with many rows a prompt still goes in
+    # large enough chunks to keep up with the rows that finish (each needs a new prompt).
+    prefill_per_row: int = 2
     default_max_new_tokens: int = 256
     temperature: float = 0.0  # <= 0: greedy
     top_p: float = 1.0
@@ -35,7 +39,7 @@ class EngineSettings:
 
     def __post_init__(self):
         for name in ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
-                     "default_max_new_tokens"):
+                     "prefill_per_row", "default_max_new_tokens"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(name, f"must be >= 1, got {getattr(self, name)}")
         if self.max_seq_len < 2:

@@ -74,7 +74,7 @@ class GenerateStep:
         self.pb = pb_utils
         engine_settings = EngineSettings(**{k: settings[k] for k in (
             "n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
-            "prefix_cache_entries")},
+            "prefill_per_row", "prefix_cache_entries")},
             default_max_new_tokens=settings["max_new_tokens"],
             temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"])
         self.engine = Engine.from_export(artifacts / "model.pt", engine_settings,

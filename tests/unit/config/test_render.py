@@ -113,7 +113,7 @@ def test_engine_is_decoupled_and_takes_one_unpadded_prompt_per_request():
     assert {i.name for i in lm.input} - optional == {"input_ids"}
     assert {"cancel", "deadline_ns", "prefix_length", "max_new_tokens"} <= optional
     for key in ("n_slots", "max_seq_len", "prefill_chunk", "step_token_budget",
-                "prefix_cache_entries"):
+                "prefill_per_row", "prefix_cache_entries"):
         assert key in lm.parameters, key
 
 
@@ -139,7 +139,8 @@ def test_variants_that_only_change_request_settings_share_the_engine():
 
 
 @pytest.mark.parametrize("override", ["scoring.crisis_reply_mode=ignore",
-                                      "lm.max_new_tokens=768"])
+                                      "lm.max_new_tokens=768", "lm.prefill_per_row=0",
+                                      "lm.n_slots=-4"])
 def test_bad_engine_settings_fail_with_a_config_error(override):
     with pytest.raises(ConfigError):
         render_all(compose_config([override]))

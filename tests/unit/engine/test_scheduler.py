@@ -119,7 +119,7 @@ def test_a_failing_row_ends_in_error_and_the_others_go_on(tiny_llama, monkeypatc
         return real_decode(model, kv, slots=slots, token_ids=token_ids, positions=positions)
 
     def prefill(model, kv, *, slot, token_ids, start, want_logits):
-        if list(token_ids) == ROWS[2]:
+        if slot == 2:  # bad-prefill's slot (its prompt may go in several chunks)
             raise RuntimeError("bad prompt")
         return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
                             want_logits=want_logits)
@@ -127,7 +127,7 @@ def test_a_failing_row_ends_in_error_and_the_others_go_on(tiny_llama, monkeypatc
     def mixed(model, kv, *, slots, token_ids, positions, chunk_slot, chunk_ids, chunk_start,
               want_logits):
         # the shared pass fails when either part would; the engine then runs them apart
-        if list(chunk_ids) == ROWS[2] or (bad_slot in slots and positions[0] > len(ROWS[0]) + 2):
+        if chunk_slot == 2 or (bad_slot in slots and positions[0] > len(ROWS[0]) + 2):
             raise RuntimeError("shared pass")
         return real_mixed(model, kv, slots=slots, token_ids=token_ids, positions=positions,
                           chunk_slot=chunk_slot, chunk_ids=chunk_ids, chunk_start=chunk_start,
@@ -205,8 +205,10 @@ def test_prefill_beside_decoding_rows_keeps_to_the_step_token_budget(tiny_llama,
     chunks: list[tuple[str, int, int]] = []  # (who, decoding rows, chunk length)
     real_prefill = scheduler_module.prefill_chunk
 
+    current: dict = {}  # the engine under test, for the spies
+
     def prefill(model, kv, *, slot, token_ids, start, want_logits):
-        decoding = sum(not r.prefilling for r in engine._running.values())
+        decoding = sum(not r.prefilling for r in current["engine"]._running.values())
         chunks.append((slot, decoding, len(token_ids)))
         return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
                             want_logits=want_logits)
@@ -219,31 +221,44 @@ def test_prefill_beside_decoding_rows_keeps_to_the_step_token_budget(tiny_llama,
     real_mixed = scheduler_module.mixed_step
     monkeypatch.setattr(scheduler_module, "prefill_chunk", prefill)
     monkeypatch.setattr(scheduler_module, "mixed_step", mixed)
-    engine = Engine(model, EngineSettings(n_slots=4, max_seq_len=96, prefill_chunk=32,
-                                          step_token_budget=13), stop_ids=[])
-    for i, row in enumerate(ROWS):
-        engine.submit(GenerationRequest(f"short{i}", row, max_new_tokens=30))
-    for _ in range(4):  # the three short prompts are in and decoding
-        engine.step()
-    engine.submit(GenerationRequest("long", long_prompt, max_new_tokens=4))
-    tokens: dict = {}
-    for step in run(engine):
-        for e in step:
-            if e.token_id is not None:
-                tokens.setdefault(e.request_id, []).append(e.token_id)
-    long_chunks = [(rows, n) for slot, rows, n in chunks if slot == 3]
+
+    def long_prompt_beside_three_rows(settings: EngineSettings) -> list[int]:
+        """Chunk lengths of a 40-token prompt that arrives while three rows decode."""
+        engine = current["engine"] = Engine(model, settings, stop_ids=[])
+        for i, row in enumerate(ROWS):
+            engine.submit(GenerationRequest(f"short{i}", row, max_new_tokens=30))
+        for _ in range(4):  # the three short prompts are in and decoding
+            engine.step()
+        chunks.clear()
+        engine.submit(GenerationRequest("long", long_prompt, max_new_tokens=4))
+        tokens: dict = {}
+        for step in run(engine):
+            for e in step:
+                if e.token_id is not None:
+                    tokens.setdefault(e.request_id, []).append(e.token_id)
+        long_chunks = [(rows, n) for slot, rows, n in chunks if slot == 3]
+        assert all(rows == 3 for rows, _ in long_chunks)
+        assert tokens["long"] == hf_greedy(hf, long_prompt, 4)  # chunking changes no number
+        return [n for _, n in long_chunks]
+
     # 3 rows decode: 13 - 3 = 10 prompt tokens per step, never the whole 32-token chunk
-    assert [n for _, n in long_chunks] == [10] * 4
-    assert all(rows == 3 for rows, _ in long_chunks)
-    assert tokens["long"] == hf_greedy(hf, long_prompt, 4)  # chunking changes no number
+    assert long_prompt_beside_three_rows(EngineSettings(
+        n_slots=4, max_seq_len=96, prefill_chunk=32, step_token_budget=13,
+        prefill_per_row=100)) == [10] * 4
+    # a large budget: at most prefill_per_row (3) prompt tokens per decoding row
+    assert long_prompt_beside_three_rows(EngineSettings(
+        n_slots=4, max_seq_len=96, prefill_chunk=32, step_token_budget=96,
+        prefill_per_row=3)) == [9, 9, 9, 9, 4]
+    engine = current["engine"] = Engine(model, EngineSettings(n_slots=4, max_seq_len=96,
+                                                              prefill_chunk=32), stop_ids=[])
     # alone, a prompt goes in whole chunks: nobody waits for it
     chunks.clear()
     engine.generate([GenerationRequest("alone", long_prompt, max_new_tokens=2)])
     assert [n for _, _, n in chunks] == [32, 8]
     # a budget smaller than the decoding rows still lets a prompt advance
     assert EngineSettings(step_token_budget=1).step_token_budget == 1
-    engine = Engine(model, EngineSettings(n_slots=4, max_seq_len=96, step_token_budget=2),
-                    stop_ids=[])
+    engine = current["engine"] = Engine(model, EngineSettings(n_slots=4, max_seq_len=96,
+                                                              step_token_budget=2), stop_ids=[])
     chunks.clear()
     for i, row in enumerate(ROWS):
         engine.submit(GenerationRequest(f"s{i}", row, max_new_tokens=30))
