@@ -77,8 +77,6 @@ class GenerateStep:
             "prefill_per_row", "prefix_cache_entries")},
             default_max_new_tokens=settings["max_new_tokens"],
             temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"])
-        self.engine = Engine.from_export(artifacts / "model.pt", engine_settings,
-                                         device=settings.get("device", "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(str(artifacts / "tokenizer"))
         self.capacity = CapacityEstimate(engine_settings.n_slots,
                                          float(settings.get("max_queue_wait_s", 10.0)))
@@ -89,8 +87,20 @@ class GenerateStep:
         self.last_poll = 0.0
         self.by_name: dict[str, int] = {}  # Triton request id -> engine id (for cancel requests)
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True, name="pixel-engine")
+        # The engine is built on the scheduler thread, the only thread that ever runs its torch
+        # ops. Why: libgomp counts every thread that opened a parallel region as managed, and with
+        # more managed threads than cores its workers stop spin-waiting; each of a step's ~300
+        # parallel regions then waits for a worker to wake (2-core CPU, 16-row decode step,
+        # 106 -> 83 ms; docs/engine.md).
+        built = threading.Event()
+        self._build_error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True, name="pixel-engine",
+                                       args=(artifacts / "model.pt", engine_settings,
+                                             settings.get("device", "cpu"), built))
         self.thread.start()
+        built.wait()
+        if self._build_error is not None:
+            raise self._build_error
 
     # -- called from execute -------------------------------------------------------------------
     def submit(self, request) -> None:
@@ -153,6 +163,17 @@ class GenerateStep:
         self.thread.join(timeout=10)
 
     # -- the scheduler thread ------------------------------------------------------------------
+    def _run(self, export: Path, settings: EngineSettings, device: str,
+             built: threading.Event) -> None:
+        try:
+            self.engine = Engine.from_export(export, settings, device=device)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by __init__ (initialize fails)
+            self._build_error = exc
+            return
+        finally:
+            built.set()
+        self._loop()
+
     def _loop(self) -> None:
         while not self.stopping.is_set():
             try:
