@@ -11,6 +11,11 @@ adds time), the median beside it. Also the engine's time to first token and mean
     .venv/bin/python benchmarks/engine_speed.py                       # CPU, c = 1, 4, 8
     python benchmarks/engine_speed.py --device cuda --concurrency 1,8,16,32
 
+On a machine the demo checkpoint cannot travel to (the GPU machine takes 64 MiB), `--preset
+smollm2-135m --tokenizer DIR` builds the same shapes with seeded random weights: with stop tokens
+off every request generates exactly --new-tokens whatever the weights, so the timings are the
+demo model's (`benchmarks/gpu/engine_speed.sh`).
+
 Writes <out>/engine_speed_<device>.csv and .md.
 """
 
@@ -98,15 +103,24 @@ def measure(args) -> list[dict]:
     from pipeline_lib.lm.decode import PixelLM
     from pipeline_lib.lm.loader import load_checkpoint
 
-    checkpoint = Path(args.checkpoint) if args.checkpoint else ensure_demo_checkpoint()
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    model = load_checkpoint(checkpoint).model.to(args.device)
-    if args.device == "cpu":
+    from pipeline_lib.lm.model import ModelArgs, Transformer
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    if args.preset:
+        torch.manual_seed(0)
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        model = Transformer(ModelArgs.from_name(args.preset))
+    else:
+        checkpoint = Path(args.checkpoint) if args.checkpoint else ensure_demo_checkpoint()
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        model = load_checkpoint(checkpoint).model
+    model = model.cast_weights(dtype).to(args.device)
+    if args.device == "cpu" and dtype == torch.float32:
         model.use_cpu_layout()
     max_c = max(args.concurrency)
     settings = EngineSettings(n_slots=max(max_c, args.slots), max_seq_len=args.max_seq_len,
                               prefill_chunk=args.prefill_chunk)
-    engine = Engine(model, settings, stop_ids=[], device=args.device)
+    engine = Engine(model, settings, stop_ids=[], device=args.device, torchscript=not args.eager)
     module = torch.jit.script(PixelLM(model, max_new_tokens=args.new_tokens, stop_ids=[],
                                       pad_id=0, max_seq_len=args.max_seq_len).eval())
     results = []
@@ -141,9 +155,9 @@ def measure(args) -> list[dict]:
     return results
 
 
-def write_results(rows: list[dict], out: Path, device: str, note: str) -> None:
+def write_results(rows: list[dict], out: Path, device: str, note: str, suffix: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"engine_speed_{device.split(':')[0]}"
+    stem = out / f"engine_speed_{device.split(':')[0]}{suffix}"
     fields = list(dict.fromkeys(k for r in rows for k in r))
     with open(f"{stem}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -167,17 +181,30 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--checkpoint", default=None, help="HF folder (default: the demo model)")
+    parser.add_argument("--preset", default=None,
+                        help="random weights of a ModelArgs preset (timings only; needs --tokenizer)")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer folder for --preset")
+    parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--eager", action="store_true",
+                        help="run the engine's model eager instead of TorchScript-compiled")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "engine")
     args = parser.parse_args()
+    if args.preset and not args.tokenizer:
+        parser.error("--preset needs --tokenizer (a folder with tokenizer.json)")
     if args.threads:
         torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
     rows = measure(args)
-    note = (f"Greedy, {args.new_tokens} new tokens per request (stop tokens off), chat prompts "
+    weights = (f"random weights of preset {args.preset} (timings only)" if args.preset
+               else "the checkpoint's weights")
+    device = (torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU")
+    note = (f"{device}, {args.dtype}, {weights}. Greedy, {args.new_tokens} new tokens per request (stop tokens off), chat prompts "
             f"with a shared system prompt; best of {args.repeats} (median beside it). torch "
             f"{torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
             f"1-min load before/after {load_before:.2f}/{os.getloadavg()[0]:.2f} (shared machine).")
-    write_results(rows, args.out, args.device, note)
+    suffix = ("" if args.dtype == "fp32" else f"_{args.dtype}") + ("_eager" if args.eager else "")
+    write_results(rows, args.out, args.device, note + (" Engine eager." if args.eager else ""),
+                  suffix)
     print(note)
 
 
