@@ -14,6 +14,8 @@ mkdir -p "$out"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" | tee -a "$out/gpu.txt"
+# The GPU tests first (CUDA equals CPU: the LM, the scripted module, the engine).
+python3 -m pytest -q -p no:cacheprovider -m gpu tests/unit/lm/test_gpu.py 2>&1 | tee "$out/gpu_tests.txt" || true
 common=(--device cuda --preset smollm2-135m --tokenizer "$tok" --new-tokens 64 --max-seq-len 512
         --out "$out")
 python3 benchmarks/engine_speed.py "${common[@]}" --dtype bf16 --concurrency 1,8,16,32,64 --slots 64

@@ -18,12 +18,12 @@ from pipeline_lib.lm.decode import sample
 class RowSampler:
     """The sampling state of one request."""
 
-    def __init__(self, *, temperature: float, top_p: float, seed: int, device: torch.device):
+    def __init__(self, *, temperature: float, top_p: float, seed: int):
         self.temperature = temperature
         self.top_p = top_p
         self.generator: Optional[torch.Generator] = None
         if temperature > 0.0:
-            self.generator = torch.Generator(device=device)
+            self.generator = torch.Generator()  # CPU whatever the device, as `sample` draws
             self.generator.manual_seed(seed)
 
     @property

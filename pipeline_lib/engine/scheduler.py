@@ -198,8 +198,7 @@ class Engine:
         with self._lock:
             while self._waiting and self.kv.free_count:
                 _, req = self._waiting.popitem(last=False)
-                sampler = RowSampler(temperature=req.temperature, top_p=req.top_p, seed=req.seed,
-                                     device=self.device)
+                sampler = RowSampler(temperature=req.temperature, top_p=req.top_p, seed=req.seed)
                 self._running[req.request_id] = _Running(req, self.kv.allocate(), sampler)
 
     def _finish(self, run: _Running, events: List[TokenEvent], token: Optional[int], reason: str,

@@ -56,8 +56,11 @@ def sample(logits: Tensor, temperature: float, top_p: float, generator: torch.Ge
         drop = (sorted_probs.cumsum(-1) - sorted_probs) >= top_p
         sorted_probs = sorted_probs.masked_fill(drop, 0.0)
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    # Exponential race = sampling from probs, without a host sync or a renormalisation.
-    noise = torch.empty_like(probs).exponential_(1.0, generator=generator)
+    # Exponential race = sampling from probs, without a host sync or a renormalisation. The
+    # generator is a CPU one whatever the device (TorchScript cannot make a CUDA generator), so
+    # a seed gives the same draws on every device.
+    noise = torch.empty(probs.shape, dtype=probs.dtype).exponential_(1.0, generator=generator)
+    noise = noise.to(probs.device)
     return torch.argmax(probs / noise, dim=-1)
 
 
@@ -110,7 +113,7 @@ class PixelLM(nn.Module):
         device = input_ids.device
         torch._assert(T + N <= self.max_seq_len,
                       "prompt length + max_new_tokens exceeds max_seq_len")
-        generator = torch.Generator(device=device)
+        generator = torch.Generator(device=torch.device("cpu"))  # see `sample`
         generator.manual_seed(self.seed)
         k_caches, v_caches = self._cache(B, T + N, device)
         key_valid = torch.ones(B, T + N, dtype=torch.bool, device=device)
