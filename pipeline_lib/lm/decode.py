@@ -75,7 +75,9 @@ class PixelLM(nn.Module):
         self.temperature = temperature
         self.top_p = top_p
         self.seed = seed
-        self.register_buffer("stop_ids", torch.tensor(stop_ids, dtype=torch.long), persistent=False)
+        self.register_buffer("stop_ids", torch.tensor(stop_ids, dtype=torch.long,
+                                                      device=model.norm.weight.device),
+                             persistent=False)
 
     def _cache(self, batch: int, length: int,
                device: torch.device) -> Tuple[List[Tensor], List[Tensor]]:

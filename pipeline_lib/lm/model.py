@@ -183,7 +183,8 @@ class Attention(nn.Module):
         q = q.reshape(B, self.n_kv, self.n_rep * T, self.head_dim)
         y = F.scaled_dot_product_attention(q, k_cache[:, :, :end], v_cache[:, :, :end],
                                            attn_mask=mask)
-        return y.view(B, self.n_head, T, self.head_dim).transpose(1, 2).reshape(B, T, q_size)
+        # reshape, not view: CUDA's attention kernels may return other strides than the CPU's.
+        return y.reshape(B, self.n_head, T, self.head_dim).transpose(1, 2).reshape(B, T, q_size)
 
 
 class FeedForward(nn.Module):
