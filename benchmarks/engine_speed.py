@@ -119,7 +119,9 @@ def measure(args) -> list[dict]:
         model.use_cpu_layout()
     max_c = max(args.concurrency)
     settings = EngineSettings(n_slots=max(max_c, args.slots), max_seq_len=args.max_seq_len,
-                              prefill_chunk=args.prefill_chunk)
+                              prefill_chunk=args.prefill_chunk,
+                              step_token_budget=args.step_token_budget,
+                              prefill_per_row=args.prefill_per_row)
     engine = Engine(model, settings, stop_ids=[], device=args.device, torchscript=not args.eager)
     module = torch.jit.script(PixelLM(model, max_new_tokens=args.new_tokens, stop_ids=[],
                                       pad_id=0, max_seq_len=args.max_seq_len).eval())
@@ -178,6 +180,9 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--max-seq-len", type=int, default=512)
     parser.add_argument("--prefill-chunk", type=int, default=128)
+    parser.add_argument("--step-token-budget", type=int, default=96,
+                        help="tokens per step while rows decode (configs/lm/engine.yaml's default)")
+    parser.add_argument("--prefill-per-row", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--checkpoint", default=None, help="HF folder (default: the demo model)")
@@ -198,11 +203,14 @@ def main() -> None:
     weights = (f"random weights of preset {args.preset} (timings only)" if args.preset
                else "the checkpoint's weights")
     device = (torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU")
-    note = (f"{device}, {args.dtype}, {weights}. Greedy, {args.new_tokens} new tokens per request (stop tokens off), chat prompts "
+    note = (f"{device}, {args.dtype}, {weights}. Engine: prefill_chunk {args.prefill_chunk}, "
+            f"step_token_budget {args.step_token_budget}, prefill_per_row {args.prefill_per_row}. Greedy, {args.new_tokens} new tokens per request (stop tokens off), chat prompts "
             f"with a shared system prompt; best of {args.repeats} (median beside it). torch "
             f"{torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
             f"1-min load before/after {load_before:.2f}/{os.getloadavg()[0]:.2f} (shared machine).")
     suffix = ("" if args.dtype == "fp32" else f"_{args.dtype}") + ("_eager" if args.eager else "")
+    if args.preset and args.preset != "smollm2-135m":
+        suffix += f"_{args.preset}"
     write_results(rows, args.out, args.device, note + (" Engine eager." if args.eager else ""),
                   suffix)
     print(note)

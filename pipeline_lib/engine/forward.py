@@ -1,5 +1,5 @@
-"""The model calls of the engine: a prefill chunk of one slot, a decode step of many, or both
-in one pass over the weights (`mixed_step`).
+"""The model calls of the engine: a prefill chunk of one slot, a decode step of many, or decode
+rows and prefill chunks of several slots in one pass over the weights (`mixed_step`).
 
 All run the `Transformer` of `pipeline_lib.lm.model` (eager or TorchScript-compiled) on views of
 the slot cache, so nothing is copied per step: a prefill chunk uses the int `cache_start` path
@@ -8,13 +8,21 @@ the slot cache, so nothing is copied per step: a prefill chunk uses the int `cac
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import List, NamedTuple, Optional, Sequence
 
 import torch
 from torch import Tensor
 
 from pipeline_lib.engine.kv_slots import KVSlots
 from pipeline_lib.lm.model import Transformer
+
+
+class PromptChunk(NamedTuple):
+    """Prompt tokens [start, start + len(token_ids)) of the request in `slot`."""
+    slot: int
+    token_ids: Sequence[int]
+    start: int
+    want_logits: bool  # the prompt's last chunk: its last token's logits give the first reply token
 
 
 def _chunk_inputs(kv: KVSlots, token_ids: Sequence[int], start: int):
@@ -78,23 +86,48 @@ def decode_step(model: Transformer, kv: KVSlots, *, slots: Sequence[int],
 
 
 def mixed_step(model: Transformer, kv: KVSlots, *, slots: Sequence[int],
-               token_ids: Sequence[int], positions: Sequence[int], chunk_slot: int,
-               chunk_ids: Sequence[int], chunk_start: int,
-               want_logits: bool) -> tuple[Tensor, Tensor | None]:
-    """`decode_step` and `prefill_chunk` in one model call (`Transformer.forward_mixed`): the
-    same numbers up to float summation order, one read of the weights instead of two.
-    -> (decode logits [len(slots), V], the chunk's last-token logits [V] or None)."""
-    lo, hi, rows, tokens, _, write_pos, end, row_mask = _row_inputs(kv, slots, token_ids,
-                                                                     positions)
-    c_tokens, c_positions, c_mask = _chunk_inputs(kv, chunk_ids, chunk_start)
+               token_ids: Sequence[int], positions: Sequence[int],
+               chunks: Sequence[PromptChunk]) -> tuple[Tensor, List[Optional[Tensor]]]:
+    """`decode_step` over `slots` (may be empty) and `prefill_chunk` of every chunk in one model
+    call (`Transformer.forward_mixed`): the same numbers up to float summation order, one read of
+    the weights (and one set of kernel launches) instead of one per part.
+    -> (decode logits [len(slots), V], per chunk its last-token logits [V] or None)."""
+    if slots:
+        lo, hi, rows, tokens, _, write_pos, end, row_mask = _row_inputs(kv, slots, token_ids,
+                                                                         positions)
+    else:  # prompts only (several arrived together)
+        device = kv.k.device
+        lo = hi = end = 1
+        rows = tokens = write_pos = torch.zeros(0, dtype=torch.long, device=device)
+        row_mask = torch.ones(0, 1, 1, 1, dtype=torch.bool, device=device)
     k_rows, v_rows = kv.views(lo, hi)
-    k_chunk, v_chunk = kv.views(chunk_slot, chunk_slot + 1)
-    h = model.forward_mixed(torch.cat([tokens, c_tokens[0]])[None], row_mask, k_rows, v_rows,
-                            end - 1, write_pos, c_positions, c_mask, k_chunk, v_chunk,
-                            chunk_start)[0]  # [B + T, dim]
+    parts = [tokens]
+    c_positions, c_masks, k_chunks, v_chunks = [], [], [], []
+    for c in chunks:
+        c_tokens, positions_c, mask_c = _chunk_inputs(kv, c.token_ids, c.start)
+        parts.append(c_tokens[0])
+        c_positions.append(positions_c)
+        c_masks.append(mask_c)
+        k_c, v_c = kv.views(c.slot, c.slot + 1)
+        k_chunks.append(k_c)
+        v_chunks.append(v_c)
+    h = model.forward_mixed(torch.cat(parts)[None], row_mask, k_rows, v_rows, end - 1, write_pos,
+                            c_positions, c_masks, k_chunks, v_chunks,
+                            [c.start for c in chunks])[0]  # [B + sum T, dim]
     B = hi - lo
-    picked = h[:B] if list(slots) == list(range(lo, hi)) else h[:B].index_select(0, rows)
-    if want_logits:
-        picked = torch.cat([picked, h[-1:]])
+    picked = [h[:B] if list(slots) == list(range(lo, hi)) else h[:B].index_select(0, rows)]
+    offset = B
+    for c in chunks:
+        offset += len(c.token_ids)
+        if c.want_logits:
+            picked.append(h[offset - 1:offset])
+    picked = torch.cat(picked)
+    if not len(picked):  # prompts only, none finished: no logits wanted
+        return h.new_zeros(0, 0), [None] * len(chunks)
     logits = model.output(picked).float()  # one LM-head matmul for every row that needs it
-    return (logits[:-1], logits[-1]) if want_logits else (logits, None)
+    n = len(slots)
+    chunk_logits: List[Optional[Tensor]] = []
+    for c in chunks:
+        chunk_logits.append(logits[n] if c.want_logits else None)
+        n += c.want_logits
+    return logits[:len(slots)], chunk_logits

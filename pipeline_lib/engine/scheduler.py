@@ -1,13 +1,16 @@
 """The engine: in-flight batching over a KV cache of fixed slots (vLLM / TGI style, synchronous).
 
 Every `step()`: apply cancellations, admit waiting requests into free slots (FIFO), then one model
-call over every decoding row and at most one prefill chunk (oldest prefilling request first, so a
-long prompt holds the decoding rows back by one chunk at most), and sample per row. The chunk and
-the rows share one pass over the weights (`forward.mixed_step`): on CPU a decode step costs mostly
-the reading of the weights, so a second pass for the chunk would nearly double the step.
-While rows decode, the chunk is cut to the step's token budget (vLLM's max_num_batched_tokens
-idea): a step's cost grows with the tokens it computes, so a newcomer's prompt spread over a few
-steps keeps every decoding row's inter-token gap within a small multiple of a plain decode step.
+call over every decoding row and the step's prefill chunks, and sample per row. Prompt tokens per
+step are bounded (below), so a long prompt holds the decoding rows back by one chunk at most; the
+bound is filled oldest prefilling request first, several prompts in one step when they are short
+(a burst, or many rows finishing together). Chunks and rows share one pass over the weights
+(`forward.mixed_step`): on CPU a decode step costs mostly the reading of the weights, on a GPU
+mostly launching its kernels, so a separate pass per chunk would nearly double the step.
+While rows decode, the prompt tokens are cut to the step's token budget (vLLM's
+max_num_batched_tokens idea): a step's cost grows with the tokens it computes, so a newcomer's
+prompt spread over a few steps keeps every decoding row's inter-token gap within a small multiple
+of a plain decode step.
 Each running request gets at most one token per step; a finished request's slot is free at once.
 
 No threads inside: a driver (the Triton model's scheduler thread) calls `step()` in a loop;
@@ -27,7 +30,7 @@ from typing import Hashable, Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from pipeline_lib.engine.forward import decode_step, mixed_step, prefill_chunk
+from pipeline_lib.engine.forward import PromptChunk, decode_step, mixed_step, prefill_chunk
 from pipeline_lib.engine.kv_slots import KVSlots
 from pipeline_lib.engine.prefix_cache import PrefixCache
 from pipeline_lib.engine.sampling import RowSampler, sample_rows
@@ -157,16 +160,15 @@ class Engine:
         with torch.inference_mode(), torch.jit.optimized_execution(False):
             self._apply_cancellations(events)
             self._admit()
-            chunk = self._next_chunk(events)
+            chunks = self._next_chunks(events)
             rows = sorted((r for r in self._running.values() if not r.prefilling),
                           key=lambda r: r.slot)
-            if chunk is not None and rows:
-                self._mixed(chunk, rows, events)
-            else:
-                if chunk is not None:
-                    self._prefill(chunk, events)
-                if rows:
-                    self._decode(rows, events)
+            if chunks and (rows or len(chunks) > 1):
+                self._mixed(chunks, rows, events)
+            elif chunks:
+                self._prefill(chunks[0], events)
+            elif rows:
+                self._decode(rows, events)
         self.steps += 1
         return events
 
@@ -207,34 +209,56 @@ class Engine:
         del self._running[run.req.request_id]
         self.kv.release(run.slot)
 
-    def _next_chunk(self, events: List[TokenEvent]) -> Optional[Tuple[_Running, int]]:
-        """The oldest prefilling request and the end of its next chunk (after a prefix-cache hit
-        has filled the slot's first tokens), or None."""
-        run = next((r for r in self._running.values() if r.prefilling), None)
-        if run is None:
-            return None
-        req = run.req
-        try:
-            if run.computed == 0 and req.prefix_len:
-                entry = self.prefix_cache.lookup(req.prompt_ids[: req.prefix_len])
-                if entry is not None:
-                    self.kv.write_prefix(run.slot, *entry)
-                    run.computed = req.prefix_len
-        except Exception as exc:  # one bad request must not take the others down
-            log.exception("prefix of request %r failed", req.request_id)
-            self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
-            return None
-        # Chunks never straddle the prefix boundary: the prefix's keys/values are then the same
-        # numbers whether computed here or copied from the cache.
-        limit = req.prefix_len if run.computed < req.prefix_len else len(req.prompt_ids)
-        return run, min(run.computed + self._chunk_size(), limit)
+    def _next_chunks(self, events: List[TokenEvent]) -> List[Tuple[_Running, int]]:
+        """This step's prompt chunks: (request, end of its chunk), oldest prefilling request
+        first, while the step's prompt-token bound lasts (after a prefix-cache hit has filled a
+        slot's first tokens)."""
+        budget = self._chunk_size()
+        chunks: List[Tuple[_Running, int]] = []
+        prefilling = [r for r in self._running.values() if r.prefilling]
+        # Prefixes another request is computing: their other users wait for the cache entry
+        # rather than compute it twice.
+        computing = {tuple(r.req.prompt_ids[: r.req.prefix_len]) for r in prefilling
+                     if 0 < r.computed < r.req.prefix_len}
+        for run in prefilling:
+            if budget <= 0:
+                break
+            req = run.req
+            try:
+                if run.computed == 0 and req.prefix_len:
+                    prefix = tuple(req.prompt_ids[: req.prefix_len])
+                    if prefix in computing:
+                        continue
+                    entry = self.prefix_cache.lookup(req.prompt_ids[: req.prefix_len])
+                    if entry is not None:
+                        self.kv.write_prefix(run.slot, *entry)
+                        run.computed = req.prefix_len
+                    else:
+                        computing.add(prefix)
+            except Exception as exc:  # one bad request must not take the others down
+                log.exception("prefix of request %r failed", req.request_id)
+                self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
+                continue
+            # Chunks never straddle the prefix boundary: the prefix's keys/values are then the
+            # same numbers whether computed here or copied from the cache.
+            limit = req.prefix_len if run.computed < req.prefix_len else len(req.prompt_ids)
+            end = min(run.computed + budget, limit)
+            if end > run.computed:
+                chunks.append((run, end))
+                budget -= end - run.computed
+        return chunks
+
+    def _prompt_chunk(self, chunk: Tuple[_Running, int]) -> PromptChunk:
+        run, end = chunk
+        return PromptChunk(run.slot, run.req.prompt_ids[run.computed:end], run.computed,
+                           end == len(run.req.prompt_ids))
 
     def _prefill(self, chunk: Tuple[_Running, int], events: List[TokenEvent]) -> None:
         run, end = chunk
         try:
-            logits = prefill_chunk(self._runner, self.kv, slot=run.slot,
-                                   token_ids=run.req.prompt_ids[run.computed:end],
-                                   start=run.computed, want_logits=end == len(run.req.prompt_ids))
+            c = self._prompt_chunk(chunk)
+            logits = prefill_chunk(self._runner, self.kv, slot=c.slot, token_ids=c.token_ids,
+                                   start=c.start, want_logits=c.want_logits)
             self._chunk_done(run, end, logits, events)
         except Exception as exc:
             log.exception("prefill of request %r failed", run.req.request_id)
@@ -251,28 +275,30 @@ class Engine:
         if end == len(prompt):
             self._accept(run, sample_rows(logits[None], [run.sampler])[0], events)
 
-    def _mixed(self, chunk: Tuple[_Running, int], rows: Sequence[_Running],
+    def _mixed(self, chunks: Sequence[Tuple[_Running, int]], rows: Sequence[_Running],
                events: List[TokenEvent]) -> None:
-        run, end = chunk
         try:
             row_logits, chunk_logits = mixed_step(
                 self._runner, self.kv, slots=[r.slot for r in rows],
                 token_ids=[r.generated[-1] for r in rows],
-                positions=[r.next_position for r in rows], chunk_slot=run.slot,
-                chunk_ids=run.req.prompt_ids[run.computed:end], chunk_start=run.computed,
-                want_logits=end == len(run.req.prompt_ids))
-            tokens = sample_rows(row_logits, [r.sampler for r in rows])
+                positions=[r.next_position for r in rows],
+                chunks=[self._prompt_chunk(c) for c in chunks])
+            tokens = sample_rows(row_logits, [r.sampler for r in rows]) if rows else []
         except Exception:
-            # Find the culprit: the chunk alone, then the rows (one by one if need be).
-            log.exception("step of %d rows and a prefill chunk failed; retrying apart", len(rows))
-            self._prefill(chunk, events)
-            self._decode(rows, events)
+            # Find the culprit: each chunk alone, then the rows (one by one if need be).
+            log.exception("step of %d rows and %d prefill chunks failed; retrying apart",
+                          len(rows), len(chunks))
+            for chunk in chunks:
+                self._prefill(chunk, events)
+            if rows:
+                self._decode(rows, events)
             return
-        try:
-            self._chunk_done(run, end, chunk_logits, events)
-        except Exception as exc:
-            log.exception("prefill of request %r failed", run.req.request_id)
-            self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
+        for (run, end), logits in zip(chunks, chunk_logits):
+            try:
+                self._chunk_done(run, end, logits, events)
+            except Exception as exc:
+                log.exception("prefill of request %r failed", run.req.request_id)
+                self._finish(run, events, None, ERROR, f"prefill failed: {exc}")
         for r, t in zip(rows, tokens):
             self._accept(r, t, events)
 

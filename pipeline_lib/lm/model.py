@@ -218,17 +218,26 @@ class TransformerBlock(nn.Module):
     @torch.jit.export
     def forward_mixed(self, x: Tensor, n_rows: int, cos_r: Tensor, sin_r: Tensor, mask_r: Tensor,
                       k_rows: Tensor, v_rows: Tensor, rows_start: int, write_pos: Tensor,
-                      cos_c: Tensor, sin_c: Tensor, mask_c: Tensor, k_chunk: Tensor,
-                      v_chunk: Tensor, chunk_start: int) -> Tensor:
-        """x [1, n_rows + T, dim]: one token per decode row, then one slot's prefill chunk. The
-        matmuls run once over every token; attention runs per group on its own cache views."""
+                      chunk_lens: List[int], cos_c: List[Tensor], sin_c: List[Tensor],
+                      mask_c: List[Tensor], k_chunk: List[Tensor], v_chunk: List[Tensor],
+                      chunk_start: List[int]) -> Tensor:
+        """x [1, n_rows + sum(chunk_lens), dim]: one token per decode row (n_rows may be 0),
+        then prefill chunks of other slots. The matmuls run once over every token; attention
+        runs per group on its own cache views."""
         qkv = self.attention.wqkv(self.attention_norm(x))
-        y_rows = self.attention.attend(qkv[0, :n_rows].unsqueeze(1), cos_r, sin_r, mask_r,
-                                       k_rows, v_rows, rows_start, write_pos)  # [n_rows, 1, q]
-        y_chunk = self.attention.attend(qkv[:, n_rows:], cos_c, sin_c, mask_c, k_chunk, v_chunk,
-                                        chunk_start)  # [1, T, q]
-        y = torch.cat([y_rows.reshape(1, n_rows, y_chunk.shape[-1]), y_chunk], dim=1)
-        h = x + self.attention.wo(y)
+        q_size = self.attention.n_head * self.attention.head_dim
+        ys: List[Tensor] = []
+        if n_rows > 0:
+            y_rows = self.attention.attend(qkv[0, :n_rows].unsqueeze(1), cos_r, sin_r, mask_r,
+                                           k_rows, v_rows, rows_start, write_pos)  # [n_rows, 1, q]
+            ys.append(y_rows.reshape(1, n_rows, q_size))
+        offset = n_rows
+        for j in range(len(chunk_lens)):
+            end = offset + chunk_lens[j]
+            ys.append(self.attention.attend(qkv[:, offset:end], cos_c[j], sin_c[j], mask_c[j],
+                                            k_chunk[j], v_chunk[j], chunk_start[j]))  # [1, T, q]
+            offset = end
+        h = x + self.attention.wo(torch.cat(ys, dim=1))
         return h + self.feed_forward(self.ffn_norm(h))
 
 
@@ -301,27 +310,42 @@ class Transformer(nn.Module):
     @torch.jit.export
     def forward_mixed(self, tokens: Tensor, row_mask: Tensor, k_rows: List[Tensor],
                       v_rows: List[Tensor], rows_start: int, write_pos: Tensor,
-                      chunk_positions: Tensor, chunk_mask: Tensor, k_chunk: List[Tensor],
-                      v_chunk: List[Tensor], chunk_start: int) -> Tensor:
-        """One engine step in one pass over the weights: decode rows and a prefill chunk.
+                      chunk_positions: List[Tensor], chunk_masks: List[Tensor],
+                      k_chunks: List[List[Tensor]], v_chunks: List[List[Tensor]],
+                      chunk_starts: List[int]) -> Tensor:
+        """One engine step in one pass over the weights: decode rows and prefill chunks.
 
-        tokens [1, B + T]: the B decode rows' tokens (their positions = write_pos [B]; row_mask
-        [B, 1, 1, rows_start + 1] as in `forward`), then the T chunk tokens of one slot
-        (chunk_positions [1, T], chunk_mask [1, 1, T, chunk_start + T]) -> hidden [1, B + T, dim].
-        Why: a CPU decode step is bound by reading the weights, so a chunk computed in the same
-        pass costs its arithmetic only, not a second read of every matrix.
+        tokens [1, B + sum T_j]: the B decode rows' tokens (B may be 0; their positions =
+        write_pos [B]; row_mask [B, 1, 1, rows_start + 1] as in `forward`), then chunk j's T_j
+        tokens of its own slot (chunk_positions[j] [1, T_j], chunk_masks[j]
+        [1, 1, T_j, chunk_starts[j] + T_j], k_chunks[j] / v_chunks[j] its per-layer cache views)
+        -> hidden [1, B + sum T_j, dim].
+        Why: a CPU decode step is bound by reading the weights, and a GPU step by launching its
+        kernels, so chunks computed in the same pass cost their arithmetic only.
         """
         x = self.tok_embeddings(tokens)
         n_rows = write_pos.shape[0]
         cos_r, sin_r = self.rope(write_pos.view(-1, 1), x.dtype)
-        cos_c, sin_c = self.rope(chunk_positions, x.dtype)
         mask_r, window_r = self.masks(row_mask, rows_start, write_pos)
-        mask_c, window_c = self.masks(chunk_mask, chunk_start, None)
+        chunk_lens: List[int] = []
+        cos_c: List[Tensor] = []
+        sin_c: List[Tensor] = []
+        masks_c: List[Tensor] = []
+        windows_c: List[Tensor] = []
+        for j in range(len(chunk_positions)):
+            chunk_lens.append(chunk_positions[j].shape[1])
+            cos, sin = self.rope(chunk_positions[j], x.dtype)
+            mask, window = self.masks(chunk_masks[j], chunk_starts[j], None)
+            cos_c.append(cos)
+            sin_c.append(sin)
+            masks_c.append(mask)
+            windows_c.append(window)
         for i, layer in enumerate(self.layers):
             x = layer.forward_mixed(x, n_rows, cos_r, sin_r, window_r if layer.windowed else mask_r,
-                                    k_rows[i], v_rows[i], rows_start, write_pos, cos_c, sin_c,
-                                    window_c if layer.windowed else mask_c, k_chunk[i],
-                                    v_chunk[i], chunk_start)
+                                    k_rows[i], v_rows[i], rows_start, write_pos, chunk_lens,
+                                    cos_c, sin_c, windows_c if layer.windowed else masks_c,
+                                    [k[i] for k in k_chunks], [v[i] for v in v_chunks],
+                                    chunk_starts)
         return self.norm(x)
 
     def rope(self, positions: Tensor, dtype: torch.dtype) -> Tuple[Tensor, Tensor]:

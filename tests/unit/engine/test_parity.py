@@ -36,10 +36,11 @@ def _spy_decode(monkeypatch) -> tuple[list[list[int]], list[int]]:
         calls.append(list(slots))
         return real(model, kv, slots=slots, token_ids=token_ids, positions=positions)
 
-    def spy_mixed(model, kv, *, slots, **chunk):
-        calls.append(list(slots))
-        mixed.append(chunk["chunk_slot"])
-        return real_mixed(model, kv, slots=slots, **chunk)
+    def spy_mixed(model, kv, *, slots, chunks, **rows):
+        if slots:
+            calls.append(list(slots))
+        mixed.append([c.slot for c in chunks])
+        return real_mixed(model, kv, slots=slots, chunks=chunks, **rows)
 
     mixed: list[int] = []
     monkeypatch.setattr(scheduler_module, "decode_step", spy)
@@ -81,8 +82,23 @@ def test_requests_joining_and_leaving_mid_way_equal_hugging_face(family, torchsc
         assert reasons[i] == "length"
     assert max(len(c) for c in calls) == 3  # full batches happened ...
     assert any(c != list(range(c[0], c[0] + len(c))) for c in calls)  # ... and holes
-    assert mixed  # and prompts were computed in the decode rows' pass over the weights
+    assert mixed  # and prompts were computed in the decode rows' pass over the weights ...
+    assert any(len(slots) > 1 for slots in mixed)  # ... several prompts in one pass
     assert engine.stats()["active_slots"] == 0 and engine.kv.free_count == 3
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen2", "mistral-window"])
+def test_a_burst_of_prompts_is_computed_in_one_pass_and_equals_hugging_face(family, monkeypatch):
+    hf = tiny_hf_model(family)
+    calls, mixed = _spy_decode(monkeypatch)
+    rows = uneven_prompts(seed=11, lengths=(7, 3, 12, 5))
+    engine = Engine(ours_from_hf(hf), EngineSettings(n_slots=4, max_seq_len=64,
+                                                     prefill_chunk=64), stop_ids=[])
+    out = engine.generate([GenerationRequest(i, r, max_new_tokens=10) for i, r in enumerate(rows)])
+    assert mixed[0] == [0, 1, 2, 3]  # step 1: every prompt, no decoding row yet, one model call
+    assert engine.stats()["steps"] == 10  # then nine decode steps of all four rows
+    for i, row in enumerate(rows):
+        assert out[i] == hf_greedy(hf, row, 10), f"{family} request {i}"
 
 
 def test_prefix_cache_gives_the_same_tokens_and_counts_what_it_saves():

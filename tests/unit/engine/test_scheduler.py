@@ -124,14 +124,13 @@ def test_a_failing_row_ends_in_error_and_the_others_go_on(tiny_llama, monkeypatc
         return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
                             want_logits=want_logits)
 
-    def mixed(model, kv, *, slots, token_ids, positions, chunk_slot, chunk_ids, chunk_start,
-              want_logits):
-        # the shared pass fails when either part would; the engine then runs them apart
-        if chunk_slot == 2 or (bad_slot in slots and positions[0] > len(ROWS[0]) + 2):
+    def mixed(model, kv, *, slots, token_ids, positions, chunks):
+        # the shared pass fails when any part would; the engine then runs them apart
+        if any(c.slot == 2 for c in chunks) or (bad_slot in slots
+                                                and positions[0] > len(ROWS[0]) + 2):
             raise RuntimeError("shared pass")
         return real_mixed(model, kv, slots=slots, token_ids=token_ids, positions=positions,
-                          chunk_slot=chunk_slot, chunk_ids=chunk_ids, chunk_start=chunk_start,
-                          want_logits=want_logits)
+                          chunks=chunks)
 
     real_mixed = scheduler_module.mixed_step
     monkeypatch.setattr(scheduler_module, "decode_step", decode)
@@ -203,6 +202,7 @@ def test_prefill_beside_decoding_rows_keeps_to_the_step_token_budget(tiny_llama,
     hf, model = tiny_llama
     long_prompt = uneven_prompts(seed=3, lengths=(40,))[0]
     chunks: list[tuple[str, int, int]] = []  # (who, decoding rows, chunk length)
+    seen = chunks  # the spy's own argument is called `chunks` too
     real_prefill = scheduler_module.prefill_chunk
 
     current: dict = {}  # the engine under test, for the spies
@@ -213,10 +213,10 @@ def test_prefill_beside_decoding_rows_keeps_to_the_step_token_budget(tiny_llama,
         return real_prefill(model, kv, slot=slot, token_ids=token_ids, start=start,
                             want_logits=want_logits)
 
-    def mixed(model, kv, *, slots, chunk_slot, chunk_ids, **rest):
-        chunks.append((chunk_slot, len(slots), len(chunk_ids)))
-        return real_mixed(model, kv, slots=slots, chunk_slot=chunk_slot, chunk_ids=chunk_ids,
-                          **rest)
+    def mixed(model, kv, *, slots, chunks: list, **rest):
+        for c in chunks:
+            seen.append((c.slot, len(slots), len(c.token_ids)))
+        return real_mixed(model, kv, slots=slots, chunks=chunks, **rest)
 
     real_mixed = scheduler_module.mixed_step
     monkeypatch.setattr(scheduler_module, "prefill_chunk", prefill)
