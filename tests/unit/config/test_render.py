@@ -97,6 +97,17 @@ def test_libtorch_runtime_renders_for_the_pytorch_backend():
     assert lm.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
 
 
+def test_engine_gpu_keeps_the_engine_and_sizes_its_steps_for_a_gpu():
+    gpu = by_name(["lm=engine_gpu", "instances=gpu"])["pixel_lm"].config
+    cpu = by_name()["pixel_lm"].config
+    assert gpu.model_transaction_policy.decoupled
+    assert gpu.instance_group[0].kind == model_config_pb2.ModelInstanceGroup.KIND_GPU
+    assert gpu.parameters["device"].string_value == '"cuda"'
+    assert (int(gpu.parameters["step_token_budget"].string_value)
+            > int(cpu.parameters["step_token_budget"].string_value))
+    assert gpu.parameters["hold_tokens"] == cpu.parameters["hold_tokens"]  # the rest inherited
+
+
 def test_lm_parameters_hold_behaviour_not_paths():
     lm = by_name(["lm=python"])["pixel_lm"].config
     assert lm.parameters["runtime"].string_value == '"python"'
