@@ -41,8 +41,8 @@ def conditions(args, *, overrides: dict, binary, cfg, load: tuple, failures: lis
               "(engine: `max_new_tokens` input; run-to-completion: fixed by its export)",
         "perf_analyzer": f"`{binary}`, gRPC, `--streaming` for `pixel_stream`, `--profile-export-file` "
                          "(client-side timestamp of every response), the 16 committed messages, three "
-                         "count windows per point (closed loop: engine max(2, min(c, 16)) requests each, "
-                         "run-to-completion max(1, min(c // 2, 8)); open loop: max(3, 6 x rate))",
+                         "count windows per point (closed loop: engine max(2, min(2c, 64)) requests each, "
+                         "run-to-completion max(1, min(c, 16)); open loop: max(3, 6 x rate))",
         "burst": f"{args.burst} unary `pixel` requests at once, deadline {args.burst_deadline:g} s each "
                  "(sent as Triton's request timeout)",
         "points that failed": "; ".join(failures) or "none",
