@@ -153,5 +153,6 @@ def test_burst_outcomes_and_window_sizes():
     assert outcome_of(RuntimeError("[StatusCode.INTERNAL] pixel_lm: overloaded: 18 requests wait")) == "overloaded"
     assert outcome_of(RuntimeError("Deadline Exceeded")) == "deadline"
     assert outcome_of(RuntimeError("boom")) == "error"
-    assert [window_requests("engine", c) for c in (1, 8, 16, 32)] == [2, 8, 16, 16]
-    assert [window_requests("run_to_completion", c) for c in (1, 4, 32)] == [1, 2, 8]
+    # two waves of in-flight requests for the engine, one for run to completion, capped
+    assert [window_requests("engine", c) for c in (1, 8, 16, 32, 64)] == [2, 16, 32, 64, 64]
+    assert [window_requests("run_to_completion", c) for c in (1, 4, 32)] == [1, 4, 16]
