@@ -49,7 +49,7 @@ test: prepare deploy-tools bench-tools browser-tools  ## the whole suite against
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-retrain: prepare  ## retrain the scorer and compare it byte for byte with the committed weights
-	$(PY) -m pytest tests/unit/scoring -m retrain --timeout 2400 $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit/scoring -m retrain --timeout 5400 $(PYTEST_ARGS)
 
 test-fast: prepare  ## unit tests only
 	$(PY) -m pytest tests/unit -m "not slow" $(PYTEST_ARGS)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                       best.policy.threshold, best.policy.long_threshold, best.policy.short_threshold)))
     table.add_row("validation recall / precision (what chose it)",
                   f"{best.recall:.3f} / {best.precision:.3f}")
-    table.add_row("validation: worst batch-v6..v11 category right", f"{best.worst_category:.3f}")
+    table.add_row("validation: worst batch-v6..v12 category right", f"{best.worst_category:.3f}")
     blend = json.loads((report.out_dir / META_FILE).read_text()).get("crisis_blend", {})
     table.add_row("n-gram blend weight (chosen)", str(blend.get("ngram_weight", "-")))
     table.add_row("contract kept", str(best.kept))

@@ -16,14 +16,14 @@ import numpy as np
 
 from pipeline_lib.errors import SetupError
 from pipeline_lib.scoring.crisis_cues import N_CUE_FEATURES, CrisisCues
-from pipeline_lib.scoring.crisis_model import PREFIX, check_params
+from pipeline_lib.scoring.crisis_model import PREFIX, check_params, is_tuned_layer
 from pipeline_lib.scoring.crisis_policy import CrisisPolicy
 from pipeline_lib.scoring.encoder import EMBED_DIM, ENCODER_NAME, TUNED_LAYERS
 from pipeline_lib.scoring.response_cues import N_RESPONSE_FEATURES, ResponseCues
 
 WEIGHTS_FILE = "scoring_weights.safetensors"
 META_FILE = "scoring_meta.json"
-FORMAT_VERSION = 7  # 7: the crisis classifier blends the tuned encoder head with an n-gram head
+FORMAT_VERSION = 8  # 8: the crisis classifier's encoder part is an ensemble of members
 HEAD_NAMES = ("eq", "safety", "bias")
 LINKS = {"eq": "identity", "safety": "logistic", "bias": "logistic"}
 
@@ -80,7 +80,7 @@ class TrainedHeads:
                     np.ascontiguousarray(getattr(head, part), dtype=np.float64))
         for name, value in self.crisis.items():
             # the tuned layers were rounded to fp16 by training (finetune.snapshot): lossless here
-            dtype = torch.float16 if name.startswith("layer") else torch.float32
+            dtype = torch.float16 if is_tuned_layer(name) else torch.float32
             tensors[PREFIX + name] = value.detach().to(dtype).contiguous().clone()
         save_file(tensors, str(out_dir / WEIGHTS_FILE))
         meta = dict(self.meta, crisis_policy=self.policy.as_meta(), format_version=FORMAT_VERSION,

@@ -35,6 +35,8 @@ data/scoring/README.md), so eval can report each batch apart.
   hidden in long messages, short follow-ups, method seeking, an overdose or starving now, hedged
   preparation, slang crises; written blind, split a quarter / a quarter / half
   (data/scoring/v11/build.py).
+- crisis_v12.tsv: same columns, batch v12 (2026-12-03): the twelve kinds of v11 written afresh by
+  another blind writer, split a quarter / a quarter / half (data/scoring/v12/build.py).
 - crisis_train_extra.tsv: same columns, split "train" only: batches v4 and v5, more training messages
   written on 2026-11-30 (hard cases of every kind) and checked for near-duplicates against every
   other split before they were committed (v5's other third went to the validation file). Train-only
@@ -55,9 +57,9 @@ from pipeline_lib.errors import PixelError
 SPLITS = ("train", "test")
 VALIDATION = "validation"
 TRAIN_ONLY_FILE = "crisis_train_extra.tsv"
-# Batches v6-v11: all three splits each, drawn once when the batch was written.
+# Batches v6-v12: all three splits each, drawn once when the batch was written.
 BATCH_FILES = ("crisis_v6.tsv", "crisis_v7.tsv", "crisis_v8.tsv", "crisis_v9.tsv", "crisis_v10.tsv",
-               "crisis_v11.tsv")
+               "crisis_v11.tsv", "crisis_v12.tsv")
 CRISIS_FILES = ("crisis_messages.tsv", "reply_pairs.jsonl", "crisis_validation.tsv", TRAIN_ONLY_FILE,
                 *BATCH_FILES)
 

@@ -1,4 +1,4 @@
-"""Fine-tune the crisis classifier: the encoder's top layer and the linear head, on cached states.
+"""Fine-tune the crisis classifier's members: the encoder's top layers and a linear head, on cached states.
 
 The lower encoder layers stay frozen, so each training text goes through them once
 (`SentenceEncoder.lower`, one text at a time) and the cached states are reused every epoch; only the
@@ -7,6 +7,9 @@ That is what makes training take seconds per epoch instead of minutes.
 
 Loss: class-balanced binary cross-entropy. AdamW (top layer lr LR, head HEAD_LR_FACTOR x), 10 %
 linear warm-up then linear decay over EPOCHS epochs, batches of BATCH in a seeded order, dropout on.
+Each ensemble member (crisis_model) is this fine-tuning from its own seed in SEEDS: another head
+initialisation, batch order and dropout draw, on the same data with the same schedule.
+
 Deterministic: one thread, `torch.use_deterministic_algorithms`, fixed seeds and batch order, so two
 runs write byte-identical weights.
 """
@@ -21,7 +24,7 @@ from pipeline_lib.scoring.crisis_model import FEATURE_DIM, crisis_logits
 
 log = logging.getLogger(__name__)
 
-SEED = 20261202
+SEEDS = (20261202, 1, 2, 3)  # one per ensemble member (four: docs/scoring.md, "Seed ensemble")
 LR = 3e-4
 HEAD_LR_FACTOR = 30.0
 WEIGHT_DECAY = 0.01
@@ -31,7 +34,7 @@ CANDIDATE_EPOCHS = (3, 4, 5, 6)  # validation picks one (the lr schedule always 
 CUE_WEIGHT = 1.0
 WARMUP = 0.1
 DROPOUT = 0.1
-HYPER_PARAMETERS = dict(seed=SEED, lr=LR, head_lr_factor=HEAD_LR_FACTOR, weight_decay=WEIGHT_DECAY,
+HYPER_PARAMETERS = dict(seeds=SEEDS, lr=LR, head_lr_factor=HEAD_LR_FACTOR, weight_decay=WEIGHT_DECAY,
                         batch=BATCH, epochs=EPOCHS, candidate_epochs=CANDIDATE_EPOCHS,
                         cue_weight=CUE_WEIGHT, warmup=WARMUP, dropout=DROPOUT)
 
@@ -48,7 +51,7 @@ def _pad(states: list, idx) -> tuple:
     return x, mask
 
 
-def fine_tune(states: list, cue_features: np.ndarray, y: np.ndarray, *, init_top: dict,
+def fine_tune(states: list, cue_features: np.ndarray, y: np.ndarray, *, init_top: dict, seed: int,
               on_epoch=None) -> dict:
     """states: per training text, its (tokens, 384) lower-layer states; init_top: the encoder's own
     top layer (the starting point). on_epoch(epoch, params) is called after each epoch in
@@ -59,7 +62,7 @@ def fine_tune(states: list, cue_features: np.ndarray, y: np.ndarray, *, init_top
     mean = cue.mean(axis=0)
     scale = cue.std(axis=0)
     scale = np.where(scale < 1e-6, 1.0, scale) / CUE_WEIGHT
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     params = {k: v.detach().clone().requires_grad_(True) for k, v in init_top.items()}
     head = torch.nn.Linear(FEATURE_DIM, 1)  # default init, seeded above
     params["head.weight"] = head.weight.detach()[0].clone().requires_grad_(True)
@@ -81,7 +84,7 @@ def fine_tune(states: list, cue_features: np.ndarray, y: np.ndarray, *, init_top
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / (WARMUP * steps)) * max(0.0, (steps - s) / steps)
     )
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     for epoch in range(1, EPOCHS + 1):
         order = rng.permutation(n)
         for start in range(0, n, BATCH):
@@ -106,3 +109,39 @@ def snapshot(params: dict) -> dict:
     exactly what selection judged."""
     return {k: (v.detach().half().float() if k.startswith("layer") else v.detach().clone())
             for k, v in params.items()}
+
+
+_TRAINING_SET: dict = {}  # what the worker processes read (inherited by fork, not pickled)
+
+
+def _member_snapshots(seed: int) -> dict[int, dict]:
+    """One member, in a worker: {epoch: params as numpy arrays} (plain arrays cross the pipe)."""
+    snaps: dict[int, dict] = {}
+    fine_tune(**_TRAINING_SET, seed=seed,
+              on_epoch=lambda e, p: snaps.__setitem__(e, {k: v.numpy() for k, v in p.items()}))
+    return snaps
+
+
+def fine_tune_members(states: list, cue_features: np.ndarray, y: np.ndarray, *, init_top: dict,
+                      seeds: tuple[int, ...] = SEEDS, workers: int | None = None) -> dict[int, list[dict]]:
+    """Every member of the ensemble: {epoch in CANDIDATE_EPOCHS: [params of each member, in seed
+    order]}. Members are independent, so they train in parallel processes (one per core, each on
+    one thread); a member's result does not depend on which process trained it."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    import torch
+
+    workers = max(1, min(len(seeds), workers or os.cpu_count() or 1))
+    _TRAINING_SET.update(states=states, cue_features=cue_features, y=y, init_top=init_top)
+    try:
+        if workers == 1:
+            results = [_member_snapshots(s) for s in seeds]
+        else:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(_member_snapshots, seeds))
+    finally:
+        _TRAINING_SET.clear()
+    return {e: [{k: torch.from_numpy(v) for k, v in r[e].items()} for r in results]
+            for e in CANDIDATE_EPOCHS}

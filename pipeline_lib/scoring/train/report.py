@@ -61,7 +61,7 @@ def metrics_markdown(report: EvalReport) -> str:
     if report.selection:
         s = report.selection
         lines += ["", f"Chosen on the validation split ({s.get('n_validation_messages')} messages, "
-                  f"batches v3, v5, v6-v11; never on test): {s.get('summary')}; validation recall "
+                  f"batches v3, v5, v6-v12; never on test): {s.get('summary')}; validation recall "
                   f"{s.get('validation_recall')} / precision {s.get('validation_precision')} "
                   f"(target recall >= {s.get('target_recall')})."]
     lines += ["", "| category (test) | crisis? | messages | recall / false-alarm rate | right |",

@@ -1,13 +1,15 @@
 """`pixel train-scoring`: fit the crisis classifier and the EQ / safety / bias heads on the train split.
 
-Crisis: the encoder's top layer and a linear head are fine-tuned on the train split's messages (a
-long message's windows: all of them when it is not a crisis, those with a current lexicon cue when
-it is); the epoch and the policy are chosen on
-validation (`selection`), judging whole messages exactly as served. Reply heads: ridge (EQ) and
-logistic (safety, bias) on the pair features. The test split is never read here.
+Crisis: the encoder's top layers and a linear head are fine-tuned, once per ensemble member
+(finetune.SEEDS), on the train split's messages (a long message's windows: all of them when it is
+not a crisis, those with a current lexicon cue when it is); the epoch and the policy are chosen on
+validation (`selection`), judging whole messages exactly as served (the members' mean logit).
+Reply heads: ridge (EQ) and logistic (safety, bias) on the pair features. The test split is never
+read here.
 
-Deterministic: one thread, deterministic torch algorithms, exact solvers, fixed seeds, so the same
-inputs give the same files byte for byte (a slow test checks it against the committed weights).
+Deterministic: one thread per process, deterministic torch algorithms, exact solvers, fixed seeds,
+so the same inputs give the same files byte for byte (a slow test checks it against the committed
+weights).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from pipeline_lib.scoring.assessment import message_windows
 from pipeline_lib.scoring.crisis_contract import contract_texts
 from pipeline_lib.scoring.crisis_cues import find_cues, without_idioms
-from pipeline_lib.scoring.crisis_model import blended_probability, cue_tensor, window_logits
+from pipeline_lib.scoring.crisis_model import blended_probability, cue_tensor, ensemble, window_logits
 from pipeline_lib.scoring.crisis_policy import RULE_CANDIDATES, is_short
 from pipeline_lib.scoring.encoder import SentenceEncoder
 from pipeline_lib.scoring.heads import LINKS, LinearHead, TrainedHeads, pair_features
@@ -131,11 +133,13 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
         contract = dict(window_cues=con_cues, y=np.array(con_labels),
                         short=np.array([is_short(t, c) for t, c in zip(con_texts, con_cues)]))
         chosen: dict = {}
-
-        def on_epoch(epoch: int, params: dict) -> None:
+        log.info("crisis classifier: %d members (seeds %s)", len(finetune.SEEDS), finetune.SEEDS)
+        snapshots = finetune.fine_tune_members(states, cue_tensor(cues).numpy(), np.array(labels),
+                                               init_top=encoder.top)
+        for epoch, members in sorted(snapshots.items()):
             # The served probability, window by window (crisis_model.window_logits and
             # blended_probability, as assessment computes it), for every candidate blend weight
-            params = dict(params, **ngram)
+            params = dict(ensemble(members), **ngram)
             logits = {id(d): [[window_logits(params, s, c, t) for s, c, t in zip(ss, cs, ts)]
                               for ss, cs, ts in zip(sts, d["window_cues"], wts)]
                       for d, sts, wts in ((val, val_states, val_windows),
@@ -148,9 +152,6 @@ def train(out_dir: Path, *, data: Path | None = None) -> TrainReport:
                     if "best" not in chosen or judged.key > chosen["best"].key:
                         chosen.update(best=judged, epoch=epoch, blend=weight,
                                       params=dict(params, **{"blend.weight": torch.tensor([weight])}))
-
-        finetune.fine_tune(states, cue_tensor(cues).numpy(), np.array(labels),
-                           init_top=encoder.top, on_epoch=on_epoch)
 
         unique_msgs = sorted({p.message for p in pairs})
         msg_emb = dict(zip(unique_msgs, encoder.encode([without_idioms(m) for m in unique_msgs])))

@@ -44,11 +44,12 @@ def test_the_split_change_kept_every_original_test_message_in_test():
     assert len(rows) >= 700
     v1 = [r for r in rows if r.batch == "v1"]
     assert len(v1) == 439 and sum(r.split == "test" for r in v1) == 108
-    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"}
+    assert {r.batch for r in rows} == {"v1", "v2", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
+                                       "v12"}
     assert {r.split for r in rows if r.batch in ("v4", "v5")} == {"train"}  # they only add training rows
     old_test = [r for r in load_crisis(split="test")
-                if r.batch not in ("v6", "v7", "v8", "v9", "v10", "v11")]
-    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6-v11 add their own test parts
+                if r.batch not in ("v6", "v7", "v8", "v9", "v10", "v11", "v12")]
+    assert len(old_test) == 210  # the v1 + v2 test split is unchanged; v6-v12 add their own test parts
     test_groups = {p.group for p in load_pairs(split="test")}
     assert len(test_groups) >= 40  # the EQ pair test: >= 40 messages with both reply styles
 
@@ -63,7 +64,7 @@ def test_the_validation_split_exists_and_is_disjoint_from_train_and_test():
     val = load_crisis(split="validation")
     rest = load_crisis()
     assert len(val) >= 550 and {r.split for r in val} == {"validation"}
-    assert {r.batch for r in val} == {"v3", "v5", "v6", "v7", "v8", "v9", "v10", "v11"}
+    assert {r.batch for r in val} == {"v3", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"}
     assert 0.40 <= sum(r.crisis for r in val) / len(val) <= 0.55  # ~45 % crises, hard negatives the rest
     assert {"idiom", "negation", "past", "topic", "hyperbole", "third_person_ok"} <= {
         r.kind for r in val if not r.crisis}
@@ -170,7 +171,8 @@ V11_OTHER = {"long_everyday", "slang_hyperbole", "risk_words_ok", "safe_after_ha
 
 
 @pytest.mark.parametrize("batch, crisis_kinds, other_kinds", [
-    ("v9", V9_CRISIS, V9_OTHER), ("v10", V10_CRISIS, V10_OTHER), ("v11", V11_CRISIS, V11_OTHER)])
+    ("v9", V9_CRISIS, V9_OTHER), ("v10", V10_CRISIS, V10_OTHER), ("v11", V11_CRISIS, V11_OTHER),
+    ("v12", V11_CRISIS, V11_OTHER)])  # v12: v11's kinds, written afresh
 def test_batch_keeps_both_sides_of_every_kind_in_every_split_and_half_for_a_fresh_test(
         batch, crisis_kinds, other_kinds):
     counts = {split: [r for r in load_crisis(split=split) if r.batch == batch]
